@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Kind classifies an error for callers; it never carries user-facing text.
@@ -65,6 +66,8 @@ type Error struct {
 	Code string
 	// Fields maps a field name to []string or to a nested map[string]any.
 	Fields map[string]any
+	// RetryAfter, for KindTooMany, says how long the caller must wait.
+	RetryAfter time.Duration
 	// Err is the underlying cause, for logs only.
 	Err error
 }

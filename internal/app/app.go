@@ -1,0 +1,195 @@
+// Package app assembles thot: it opens the database, wires the domain
+// services to their stores, registers background workers, and builds the
+// HTTP server. The CLI (serve, worker) and end-to-end tests both start
+// thot through here, so there is one wiring.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/thot-security/thot/internal/config"
+	"github.com/thot-security/thot/internal/database"
+	"github.com/thot-security/thot/internal/httpapi"
+	"github.com/thot-security/thot/internal/identity"
+	"github.com/thot-security/thot/internal/jobs"
+	"github.com/thot-security/thot/internal/sqlstore"
+)
+
+// Options tune how the app starts.
+type Options struct {
+	// HTTP serves the API; false for `thot worker`.
+	HTTP bool
+	// Work runs background jobs in this process.
+	Work bool
+	// Terminal receives the one-time generated admin password.
+	Terminal io.Writer
+}
+
+// App is a running thot.
+type App struct {
+	Config   *config.Config
+	Log      *slog.Logger
+	DB       *database.DB
+	Store    *sqlstore.Store
+	Identity *identity.Service
+	Jobs     *jobs.Client
+	HTTP     *httpapi.Server
+	opts     Options
+}
+
+// New opens and prepares everything, but serves nothing yet.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options) (*App, error) {
+	if opts.Terminal == nil {
+		opts.Terminal = os.Stderr
+	}
+	if _, err := cfg.EnsureSigningKey(); err != nil {
+		return nil, err
+	}
+	db, err := database.Open(ctx, database.Options{URL: dbURL(cfg), SQLitePath: cfg.SQLitePath(), MaxConns: cfg.DBMaxConns})
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Log: log, DB: db, opts: opts}
+	if err := a.prepareSchema(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.Store = sqlstore.New(db)
+	a.Identity = identity.NewService(a.Store, identity.NewHasher(cfg.PasswordIter))
+
+	workers := river.NewWorkers()
+	periodic := a.registerWorkers(workers)
+	a.Jobs, err = jobs.New(db, workers, periodic, jobs.Config{
+		Work:            opts.Work,
+		EmailWorkers:    cfg.QueueEmailWorkers,
+		AnalysisWorkers: cfg.QueueAnalysis,
+		DefaultWorkers:  cfg.QueueDefault,
+		Logger:          log,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if opts.HTTP {
+		a.HTTP = httpapi.New(httpapi.Deps{Config: cfg, DB: db, Jobs: a.Jobs, Logger: log})
+	}
+	if err := a.bootstrapAdmin(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func dbURL(cfg *config.Config) string {
+	if cfg.IsSQLite() {
+		return ""
+	}
+	return cfg.DatabaseURL
+}
+
+// prepareSchema migrates, or with auto-migration off refuses to run on an
+// out-of-date schema (a half-deployed upgrade must not serve traffic).
+func (a *App) prepareSchema(ctx context.Context) error {
+	if a.Config.AutoMigrate {
+		res, err := a.DB.Migrate(ctx)
+		if err != nil {
+			return err
+		}
+		if len(res) > 0 {
+			a.Log.Info("database migrated", "steps", len(res), "engine", a.DB.Dialect)
+		}
+		return nil
+	}
+	ok, err := a.DB.Current(ctx)
+	if err != nil {
+		return fmt.Errorf("checking schema: %w", err)
+	}
+	if !ok {
+		return errors.New("database schema is out of date and THOT_AUTO_MIGRATE=false: run `thot migrate up` first")
+	}
+	return nil
+}
+
+// bootstrapAdmin creates the first administrator on an empty database.
+// A generated password is written once to the terminal, never to the log.
+func (a *App) bootstrapAdmin(ctx context.Context) error {
+	u, generated, err := a.Identity.EnsureAdmin(ctx, a.Config.AdminEmail, a.Config.AdminPassword)
+	if err != nil {
+		return fmt.Errorf("creating the first administrator: %w", err)
+	}
+	if u == nil {
+		return nil
+	}
+	a.Log.Info("first administrator created", "email", u.Email, "user_id", u.ID)
+	if generated != "" {
+		fmt.Fprintf(a.opts.Terminal, "\n"+
+			"  ┌──────────────────────────────────────────────────────────┐\n"+
+			"  │ First administrator created. This password is shown once. │\n"+
+			"  └──────────────────────────────────────────────────────────┘\n"+
+			"    e-mail:   %s\n    username: %s\n    password: %s\n\n"+
+			"  Change it with `thot user set-password %s`.\n\n", u.Email, u.Username, generated, u.Email)
+	}
+	return nil
+}
+
+// registerWorkers adds every domain's workers and returns the periodic jobs.
+func (a *App) registerWorkers(workers *river.Workers) []*river.PeriodicJob {
+	return nil
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully: HTTP stops
+// accepting and finishes in-flight requests, then running jobs get the
+// rest of the grace period before being cancelled and handed back.
+func (a *App) Run(ctx context.Context, ln net.Listener) error {
+	if a.HTTP != nil {
+		if err := a.HTTP.Start(ctx); err != nil {
+			return err
+		}
+	}
+	// Jobs run on their own context so that Ctrl-C does not kill a job
+	// mid-way; Stop below decides when they end.
+	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelJobs()
+	if err := a.Jobs.Start(jobCtx); err != nil {
+		return err
+	}
+	var serveErr error
+	if a.HTTP != nil && ln != nil {
+		a.Log.Info("listening", "addr", ln.Addr().String(), "engine", a.DB.Dialect, "worker", a.Jobs.Working())
+		serveErr = a.HTTP.Serve(ctx, ln)
+	} else {
+		a.Log.Info("worker running", "engine", a.DB.Dialect)
+		<-ctx.Done()
+	}
+	a.Log.Info("shutting down")
+	stopCtx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+	defer cancel()
+	if err := a.Jobs.Stop(stopCtx); err != nil {
+		a.Log.Warn("stopping jobs", "err", err)
+	}
+	return serveErr
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// Listen opens the configured address.
+func Listen(cfg *config.Config) (net.Listener, error) {
+	var lc net.ListenConfig
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	return ln, nil
+}

@@ -1,0 +1,18 @@
+// Package sqlstore holds all of thot's SQL: one file per aggregate, each
+// implementing its domain package's Store interface over bun. Public
+// methods own their transaction; unexported helpers take the bun.IDB of
+// the caller's transaction. Driver errors become domain errors here
+// (database.Translate) and nowhere else.
+package sqlstore
+
+import (
+	"github.com/thot-security/thot/internal/database"
+)
+
+// Store is the SQL implementation of the domain stores.
+type Store struct {
+	db *database.DB
+}
+
+// New returns a store on db.
+func New(db *database.DB) *Store { return &Store{db: db} }
