@@ -82,6 +82,10 @@ func New(db *database.DB, workers *river.Workers, periodic []*river.PeriodicJob,
 		}
 		rc.PeriodicJobs = periodic
 	}
+	if rc.FetchPollInterval < 100*time.Millisecond {
+		// River refuses a poll interval below the fetch cooldown.
+		rc.FetchCooldown = rc.FetchPollInterval
+	}
 	rc.JobStuckThreshold = rc.JobTimeout + 10*time.Second
 	if rc.RescueStuckJobsAfter < rc.JobTimeout {
 		rc.RescueStuckJobsAfter = rc.JobTimeout + time.Minute
