@@ -365,3 +365,17 @@ func retryAfter(e *Error, seconds int) *Error {
 	e.Headers.Set("Retry-After", strconv.Itoa(seconds))
 	return e
 }
+
+// Schema documents the DRF error body in the OpenAPI document (instead of
+// the Go struct): either {"detail", "code"} or a map of field → messages.
+func (e *Error) Schema(r huma.Registry) *huma.Schema {
+	return &huma.Schema{
+		Type:        huma.TypeObject,
+		Description: `DRF error: {"detail": "...", "code": "..."} or {"<field>": ["message", ...]} (nested per line for list inputs).`,
+		Properties: map[string]*huma.Schema{
+			"detail": {Type: huma.TypeString, Description: "Human-readable error."},
+			"code":   {Type: huma.TypeString, Description: "Machine-readable code, when there is one."},
+		},
+		AdditionalProperties: true,
+	}
+}

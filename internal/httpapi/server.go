@@ -22,13 +22,15 @@ import (
 	"github.com/go-chi/cors"
 	"riverqueue.com/riverui"
 
-	"github.com/thot-security/thot/internal/buildinfo"
 	"github.com/thot-security/thot/internal/config"
 	"github.com/thot-security/thot/internal/database"
 	"github.com/thot-security/thot/internal/jobs"
 )
 
 func init() { installHumaErrors() }
+
+// APIVersion is the version of the HTTP contract in docs/openapi.json.
+const APIVersion = "1.0.0"
 
 // Deps are what the HTTP layer talks to. DB and Jobs may be nil when only
 // the OpenAPI document is wanted.
@@ -84,8 +86,9 @@ func New(d Deps) *Server {
 	})
 	s.router = r
 
-	version, _ := buildinfo.Get()
-	hc := huma.DefaultConfig("thot API", version)
+	// The API's version, not the build's: the committed document must not
+	// change with every commit.
+	hc := huma.DefaultConfig("thot API", APIVersion)
 	hc.Info.Description = "Custody of cryptographic material and personal security clearances (HPS). " +
 		"Keeps the legacy Django /api/... and FastAPI /api/v1/... contracts."
 	// No $schema links in bodies: legacy clients compare JSON shapes.
