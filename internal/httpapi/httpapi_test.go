@@ -21,7 +21,7 @@ import (
 )
 
 // testConfig is a valid configuration for tests, from defaults.
-func testConfig(t *testing.T, env map[string]string) *config.Config {
+func testConfig(t testing.TB, env map[string]string) *config.Config {
 	t.Helper()
 	base := map[string]string{"THOT_ENV_FILE": "", "THOT_ENV": "test", "THOT_DATA_DIR": t.TempDir()}
 	for k, v := range env {
@@ -52,7 +52,7 @@ type echoOutput struct {
 
 // newServer builds a server with a test-only echo operation and one that
 // returns whatever domain error the test asks for.
-func newServer(t *testing.T, db *database.DB, env map[string]string) *httpapi.Server {
+func newServer(t testing.TB, db *database.DB, env map[string]string) *httpapi.Server {
 	t.Helper()
 	s := httpapi.New(httpapi.Deps{Config: testConfig(t, env), DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	httpapi.Register(s.API, huma.Operation{OperationID: "echo", Method: http.MethodPost, Path: "/api/echo/"}, httpapi.Public,
