@@ -21,6 +21,7 @@ import (
 	"github.com/thot-security/thot/internal/httpapi"
 	"github.com/thot-security/thot/internal/identity"
 	"github.com/thot-security/thot/internal/jobs"
+	"github.com/thot-security/thot/internal/mail"
 	"github.com/thot-security/thot/internal/sqlstore"
 )
 
@@ -42,6 +43,7 @@ type App struct {
 	Store    *sqlstore.Store
 	Identity *identity.Service
 	Jobs     *jobs.Client
+	Mailer   *mail.Mailer
 	HTTP     *httpapi.Server
 	opts     Options
 }
@@ -67,7 +69,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	a.Identity = identity.NewService(a.Store, identity.NewHasher(cfg.PasswordIter))
 
 	workers := river.NewWorkers()
-	periodic := a.registerWorkers(workers)
+	periodic, err := a.registerWorkers(workers)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	a.Jobs, err = jobs.New(db, workers, periodic, jobs.Config{
 		Work:            opts.Work,
 		EmailWorkers:    cfg.QueueEmailWorkers,
@@ -79,6 +85,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		db.Close()
 		return nil, err
 	}
+	a.Mailer = mail.NewMailer(a.Jobs)
 	if opts.HTTP {
 		a.HTTP = httpapi.New(httpapi.Deps{Config: cfg, DB: db, Jobs: a.Jobs, Logger: log})
 	}
@@ -132,18 +139,23 @@ func (a *App) bootstrapAdmin(ctx context.Context) error {
 	a.Log.Info("first administrator created", "email", u.Email, "user_id", u.ID)
 	if generated != "" {
 		fmt.Fprintf(a.opts.Terminal, "\n"+
-			"  ┌──────────────────────────────────────────────────────────┐\n"+
-			"  │ First administrator created. This password is shown once. │\n"+
-			"  └──────────────────────────────────────────────────────────┘\n"+
-			"    e-mail:   %s\n    username: %s\n    password: %s\n\n"+
-			"  Change it with `thot user set-password %s`.\n\n", u.Email, u.Username, generated, u.Email)
+			"  *** First administrator created. This password is shown only once. ***\n"+
+			"      e-mail:   %s\n      username: %s\n      password: %s\n"+
+			"  Change it with: thot user set-password %s\n\n", u.Email, u.Username, generated, u.Email)
 	}
 	return nil
 }
 
-// registerWorkers adds every domain's workers and returns the periodic jobs.
-func (a *App) registerWorkers(workers *river.Workers) []*river.PeriodicJob {
-	return nil
+// registerWorkers adds every domain's workers and returns the periodic
+// jobs. Workers are registered even in insert-only processes: River only
+// inserts job kinds its client knows.
+func (a *App) registerWorkers(workers *river.Workers) ([]*river.PeriodicJob, error) {
+	if err := mail.Register(workers, mail.WorkerDeps{
+		DB: a.DB, Sender: mail.NewSender(a.Config, a.Log), SMTPTimeout: a.Config.SMTPTimeout, Logger: a.Log,
+	}); err != nil {
+		return nil, err
+	}
+	return nil, nil
 }
 
 // Run serves until ctx is cancelled, then shuts down gracefully: HTTP stops

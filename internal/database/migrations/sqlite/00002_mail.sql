@@ -1,11 +1,17 @@
--- Outgoing mail. One row per message, keyed by an idempotency key so that a
--- retried enqueue or a retried send job never produces a second message.
+-- Outgoing mail (package mail owns this table). One row per message, keyed
+-- by an idempotency key so that a retried enqueue never queues a second
+-- message; status 'sent' stops a retried send job from sending again.
+-- message_id is the RFC 5322 Message-ID every attempt carries, so that the
+-- rare duplicate (relay accepted, process died before 'sent') is
+-- recognisable downstream. reply_to overrides the configured Reply-To.
 -- +goose Up
 CREATE TABLE mail_messages (
     id              TEXT PRIMARY KEY,
     idempotency_key TEXT      NOT NULL,
+    message_id      TEXT      NOT NULL,
     template        TEXT      NOT NULL,
     to_addr         TEXT      NOT NULL,
+    reply_to        TEXT      NOT NULL DEFAULT '',
     subject         TEXT      NOT NULL,
     body_text       TEXT      NOT NULL,
     body_html       TEXT      NOT NULL DEFAULT '',
