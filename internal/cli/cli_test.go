@@ -110,3 +110,21 @@ func TestOpenAPIDocumentIsCurrent(t *testing.T) {
 		t.Error("not an OpenAPI 3.1 document")
 	}
 }
+
+// TestRouteTableIsCurrent keeps docs/api.md's route table in step.
+func TestRouteTableIsCurrent(t *testing.T) {
+	var table bytes.Buffer
+	if err := cli.RouteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "api.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(doc, table.Bytes()) {
+		t.Fatal("docs/api.md's route table is stale: paste `go run ./cmd/thot openapi --routes`")
+	}
+	if bytes.Contains(table.Bytes(), []byte("UNDECLARED")) {
+		t.Fatal("a route has no declared access rule")
+	}
+}

@@ -13,12 +13,16 @@ import (
 )
 
 func runConfig(ctx context.Context, env Env, args []string) error {
-	fs := flags(env, "config", "config check")
+	fs := flags(env, "config", "config check|docs  (docs prints the README configuration table)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if fs.NArg() == 1 && fs.Arg(0) == "docs" {
+		config.WriteMarkdownTable(env.Stdout)
+		return nil
+	}
 	if fs.NArg() != 1 || fs.Arg(0) != "check" {
-		fmt.Fprintln(env.Stderr, "Usage: thot config check")
+		fmt.Fprintln(env.Stderr, "Usage: thot config check|docs")
 		return errUsage
 	}
 	cfg, err := config.Load(env.Getenv)
@@ -37,9 +41,18 @@ func runConfig(ctx context.Context, env Env, args []string) error {
 }
 
 func runOpenAPI(ctx context.Context, env Env, args []string) error {
-	fs := flags(env, "openapi", "openapi > docs/openapi.json")
+	fs := flags(env, "openapi", "openapi [--routes] > docs/openapi.json")
+	routes := fs.Bool("routes", false, "print the route table of docs/api.md instead")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *routes {
+		s, err := docServer()
+		if err != nil {
+			return err
+		}
+		s.WriteRouteTable(env.Stdout)
+		return nil
 	}
 	b, err := OpenAPIDocument()
 	if err != nil {
@@ -51,6 +64,25 @@ func runOpenAPI(ctx context.Context, env Env, args []string) error {
 
 // OpenAPIDocument renders the API description without a database.
 func OpenAPIDocument() ([]byte, error) {
+	s, err := docServer()
+	if err != nil {
+		return nil, err
+	}
+	return s.OpenAPIJSON()
+}
+
+// RouteTable renders docs/api.md's route table without a database.
+func RouteTable(w io.Writer) error {
+	s, err := docServer()
+	if err != nil {
+		return err
+	}
+	s.WriteRouteTable(w)
+	return nil
+}
+
+// docServer builds the HTTP server from defaults only, to describe it.
+func docServer() (*httpapi.Server, error) {
 	cfg, err := config.Load(func(k string) (string, bool) {
 		if k == "THOT_ENV_FILE" {
 			return "", true
@@ -60,8 +92,7 @@ func OpenAPIDocument() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := httpapi.New(httpapi.Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	return s.OpenAPIJSON()
+	return httpapi.New(httpapi.Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}), nil
 }
 
 func runVersion(ctx context.Context, env Env, args []string) error {
