@@ -189,13 +189,3 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	return srv.Shutdown(sctx)
 }
-
-// hasPrefixAny is a small helper for path checks.
-func hasPrefixAny(s string, prefixes ...string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
-}
