@@ -18,8 +18,8 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
+	"github.com/klauspost/compress/gzhttp"
 	"riverqueue.com/riverui"
 
 	"github.com/thot-security/thot/internal/config"
@@ -77,7 +77,7 @@ func New(d Deps) *Server {
 	r.Use(corsHandler(cfg))
 	r.Use(limitBody(cfg.MaxBodyBytes, cfg.MaxUploadBytes))
 	r.Use(timeout(cfg.RequestTimeout))
-	r.Use(middleware.Compress(5, "application/json", "text/html", "text/plain", "text/csv"))
+	r.Use(compress())
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, detailError(http.StatusNotFound, "Not found."))
 	})
@@ -115,6 +115,19 @@ func New(d Deps) *Server {
 		r.Handle("/metrics", s.Metrics.Handler())
 	}
 	return s
+}
+
+// compress gzips responses larger than 1 KiB. Small bodies (most API
+// answers) are sent as they are: compressing them costs more CPU and
+// memory (a flate writer per in-flight response) than it saves. Streamed
+// responses stay streamed: the writer flushes through.
+func compress() func(http.Handler) http.Handler {
+	wrap, err := gzhttp.NewWrapper(gzhttp.MinSize(1024), gzhttp.CompressionLevel(5),
+		gzhttp.ContentTypes([]string{"application/json", "text/html", "text/plain", "text/csv", "application/vnd.oai.openapi+json"}))
+	if err != nil {
+		panic(err) // static options
+	}
+	return func(h http.Handler) http.Handler { return wrap(h) }
 }
 
 // Handler is the root handler.
