@@ -24,7 +24,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 TEST_PG_URL := postgres://postgres@127.0.0.1:5432/thot_test?sslmode=disable
 
-.PHONY: help run build test test-pg lint bench ci openapi clean
+.PHONY: docs help run build test test-pg lint bench ci openapi clean
 
 help: ## list the targets
 	@echo "Usage: make <target>"
@@ -66,9 +66,10 @@ bench: ## all benchmarks, no tests
 ci: ## what CI runs (bash .ci/run)
 	bash .ci/run
 
-openapi: ## regenerate docs/openapi.json
-	$(GO) run ./cmd/thot openapi > docs/openapi.json.tmp
-	mv docs/openapi.json.tmp docs/openapi.json
+openapi: docs ## regenerate docs/openapi.json (same as docs)
+
+docs: ## regenerate docs/openapi.json, the route table in docs/api.md and the README configuration table
+	$(GO) test ./internal/cli -run 'Current|Readme' -count=1 -update
 
 clean: ## remove build and test output (never data/)
 	rm -rf bin/ coverage.out docs/openapi.json.tmp

@@ -42,6 +42,7 @@ type App struct {
 	DB       *database.DB
 	Store    *sqlstore.Store
 	Identity *identity.Service
+	Auth     *identity.Auth
 	Jobs     *jobs.Client
 	Mailer   *mail.Mailer
 	HTTP     *httpapi.Server
@@ -66,7 +67,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		return nil, err
 	}
 	a.Store = sqlstore.New(db)
-	a.Identity = identity.NewService(a.Store, identity.NewHasher(cfg.PasswordIter))
+	hasher := identity.NewHasher(cfg.PasswordIter)
+	a.Identity = identity.NewService(a.Store, hasher)
+	a.Auth = identity.NewAuth(a.Store, a.Store, hasher, identity.NewTokens(cfg.SecretKey, cfg.AccessTokenTTL, cfg.RefreshTokenTTL))
 
 	workers := river.NewWorkers()
 	periodic, err := a.registerWorkers(workers)
@@ -87,7 +90,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	a.Mailer = mail.NewMailer(a.Jobs)
 	if opts.HTTP {
-		a.HTTP = httpapi.New(httpapi.Deps{Config: cfg, DB: db, Jobs: a.Jobs, Logger: log})
+		a.HTTP = httpapi.New(httpapi.Deps{Config: cfg, DB: db, Jobs: a.Jobs, Logger: log, Auth: a.Auth, Identity: a.Identity})
 	}
 	if err := a.bootstrapAdmin(ctx); err != nil {
 		db.Close()
@@ -112,7 +115,7 @@ func (a *App) prepareSchema(ctx context.Context) error {
 			return err
 		}
 		if len(res) > 0 {
-			a.Log.Info("database migrated", "steps", len(res), "engine", a.DB.Dialect)
+			a.Log.Info("database migrated", "steps", len(res), "engine", a.DB.Engine)
 		}
 		return nil
 	}
@@ -155,7 +158,34 @@ func (a *App) registerWorkers(workers *river.Workers) ([]*river.PeriodicJob, err
 	}); err != nil {
 		return nil, err
 	}
-	return nil, nil
+	river.AddWorker(workers, &pruneTokensWorker{app: a})
+	loc, err := time.LoadLocation(a.Config.TimeZone)
+	if err != nil {
+		return nil, err
+	}
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(jobs.Daily{Hour: 3, Minute: 30, Location: loc},
+			func() (river.JobArgs, *river.InsertOpts) { return pruneTokensArgs{}, nil },
+			&river.PeriodicJobOpts{ID: "identity.prune_tokens"}),
+	}, nil
+}
+
+// pruneTokensArgs runs the daily clean-up of expired token rows.
+type pruneTokensArgs struct{}
+
+func (pruneTokensArgs) Kind() string { return "identity.prune_tokens" }
+
+type pruneTokensWorker struct {
+	river.WorkerDefaults[pruneTokensArgs]
+	app *App
+}
+
+func (w *pruneTokensWorker) Work(ctx context.Context, job *river.Job[pruneTokensArgs]) error {
+	n, err := w.app.Auth.Prune(ctx)
+	if err == nil {
+		w.app.Log.Info("pruned expired tokens", "rows", n)
+	}
+	return err
 }
 
 // Run serves until ctx is cancelled, then shuts down gracefully: HTTP stops
@@ -176,10 +206,10 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	}
 	var serveErr error
 	if a.HTTP != nil && ln != nil {
-		a.Log.Info("listening", "addr", ln.Addr().String(), "engine", a.DB.Dialect, "worker", a.Jobs.Working())
+		a.Log.Info("listening", "addr", ln.Addr().String(), "engine", a.DB.Engine, "worker", a.Jobs.Working())
 		serveErr = a.HTTP.Serve(ctx, ln)
 	} else {
-		a.Log.Info("worker running", "engine", a.DB.Dialect)
+		a.Log.Info("worker running", "engine", a.DB.Engine)
 		<-ctx.Done()
 	}
 	a.Log.Info("shutting down")

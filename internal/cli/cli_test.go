@@ -3,12 +3,14 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/thot-security/thot/internal/cli"
+	"github.com/thot-security/thot/internal/config"
 )
 
 // run executes the CLI in-process with an isolated data directory.
@@ -92,19 +94,27 @@ func TestMigrateAndUsers(t *testing.T) {
 	}
 }
 
+var update = flag.Bool("update", false, "rewrite the generated parts of docs/ and README.md")
+
 // TestOpenAPIDocumentIsCurrent fails when docs/openapi.json is stale.
-// Regenerate it with: go run ./cmd/thot openapi > docs/openapi.json
+// Regenerate the generated docs with: go test ./internal/cli -update
 func TestOpenAPIDocumentIsCurrent(t *testing.T) {
 	want, err := cli.OpenAPIDocument()
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile(filepath.Join("..", "..", "docs", "openapi.json"))
+	path := filepath.Join("..", "..", "docs", "openapi.json")
+	if *update {
+		if err := os.WriteFile(path, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatal("docs/openapi.json is stale: run `go run ./cmd/thot openapi > docs/openapi.json` (or `make openapi`)")
+		t.Fatal("docs/openapi.json is stale: run `go test ./internal/cli -update` (or `make docs`)")
 	}
 	if !bytes.Contains(want, []byte(`"openapi": "3.1.0"`)) {
 		t.Error("not an OpenAPI 3.1 document")
@@ -117,14 +127,54 @@ func TestRouteTableIsCurrent(t *testing.T) {
 	if err := cli.RouteTable(&table); err != nil {
 		t.Fatal(err)
 	}
-	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "api.md"))
+	path := filepath.Join("..", "..", "docs", "api.md")
+	if *update {
+		replaceBetween(t, path, "<!-- routes:begin -->\n", "<!-- routes:end -->", table.String())
+	}
+	doc, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Contains(doc, table.Bytes()) {
-		t.Fatal("docs/api.md's route table is stale: paste `go run ./cmd/thot openapi --routes`")
+		t.Fatal("docs/api.md's route table is stale: run `go test ./internal/cli -update` (or `make docs`)")
 	}
 	if bytes.Contains(table.Bytes(), []byte("UNDECLARED")) {
 		t.Fatal("a route has no declared access rule")
+	}
+}
+
+// TestReadmeConfigurationTable keeps README.md's configuration table in
+// step with the code.
+func TestReadmeConfigurationTable(t *testing.T) {
+	var table bytes.Buffer
+	config.WriteMarkdownTable(&table)
+	path := filepath.Join("..", "..", "README.md")
+	if *update {
+		replaceBetween(t, path, "<!-- config:begin -->\n", "<!-- config:end -->", table.String())
+	}
+	readme, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(readme, table.Bytes()) {
+		t.Fatal("README.md's configuration table is stale: run `go test ./internal/cli -update` (or `make docs`)")
+	}
+}
+
+// replaceBetween rewrites the text between two markers of a file.
+func replaceBetween(t *testing.T, path, begin, end, content string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		t.Fatalf("%s: markers %q…%q not found", path, begin, end)
+	}
+	s = s[:i+len(begin)] + content + s[j:]
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -36,7 +36,7 @@ func runMigrate(ctx context.Context, env Env, args []string) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintf(tw, "ENGINE\t%s\n", db.Dialect)
+		fmt.Fprintf(tw, "ENGINE\t%s\n", db.Engine)
 		fmt.Fprintln(tw, "STATE\tVERSION\tMIGRATION\tAPPLIED AT")
 		pending := 0
 		for _, s := range st {
@@ -61,7 +61,7 @@ func runMigrate(ctx context.Context, env Env, args []string) error {
 	for _, r := range res {
 		fmt.Fprintf(env.Stdout, "applied %s (%s)\n", r.Source, r.Duration.Round(1e5))
 	}
-	fmt.Fprintf(env.Stdout, "schema current on %s: %d step(s) applied\n", db.Dialect, len(res))
+	fmt.Fprintf(env.Stdout, "schema current on %s: %d step(s) applied\n", db.Engine, len(res))
 	return nil
 }
 

@@ -43,7 +43,8 @@ const (
 // DB is an open database: bun on top of one *sql.DB.
 type DB struct {
 	*bun.DB
-	Dialect Dialect
+	// Engine is named so as not to shadow bun.DB's Dialect method.
+	Engine Dialect
 	// listener is a small pgx pool River hijacks one connection from for
 	// LISTEN/NOTIFY; nil on SQLite.
 	listener *pgxpool.Pool
@@ -97,7 +98,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		sqldb.Close()
 		return nil, err
 	}
-	db := &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), Dialect: SQLite}
+	db := &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), Engine: SQLite}
 	db.river = riversqlite.New(sqldb)
 	return db, nil
 }
@@ -138,7 +139,7 @@ func openPostgres(ctx context.Context, rawURL string, maxConns int) (*DB, error)
 		sqldb.Close()
 		return nil, fmt.Errorf("database: listener pool: %w", redact(err))
 	}
-	db := &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Dialect: Postgres, listener: pool}
+	db := &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Engine: Postgres, listener: pool}
 	db.river = riverdatabasesql.NewWithPgxListener(sqldb, pool)
 	return db, nil
 }

@@ -20,13 +20,13 @@ import (
 var migrationsFS embed.FS
 
 func (db *DB) goose() (*goose.Provider, error) {
-	sub, err := fs.Sub(migrationsFS, "migrations/"+string(db.Dialect))
+	sub, err := fs.Sub(migrationsFS, "migrations/"+string(db.Engine))
 	if err != nil {
 		return nil, err
 	}
 	dialect := goose.DialectSQLite3
 	var opts []goose.ProviderOption
-	if db.Dialect == Postgres {
+	if db.Engine == Postgres {
 		dialect = goose.DialectPostgres
 		// Replicas starting together must not migrate concurrently.
 		locker, err := lock.NewPostgresSessionLocker()

@@ -66,6 +66,8 @@ type Error struct {
 	Code string
 	// Fields maps a field name to []string or to a nested map[string]any.
 	Fields map[string]any
+	// Extra holds further top-level body keys (SimpleJWT's "messages").
+	Extra map[string]any
 	// RetryAfter, for KindTooMany, says how long the caller must wait.
 	RetryAfter time.Duration
 	// Err is the underlying cause, for logs only.

@@ -138,6 +138,15 @@ func FromError(ctx context.Context, err error) *Error {
 			body[k] = v
 		}
 		e.Body = body
+	case len(de.Extra) > 0:
+		body := map[string]any{"detail": de.Message}
+		if de.Code != "" {
+			body["code"] = de.Code
+		}
+		for k, v := range de.Extra {
+			body[k] = v
+		}
+		e.Body = body
 	default:
 		msg := de.Message
 		if msg == "" {

@@ -5,21 +5,14 @@ import (
 	"net/http"
 
 	"riverqueue.com/riverui"
-
-	"github.com/thot-security/thot/internal/config"
 )
 
 // mountJobsUI serves riverui at /admin/jobs/. It shows job arguments (which
-// can hold personal data), so it is only mounted behind the Admin guard
-// (staff users); without one it exists only in development.
+// can hold personal data), so only staff users get in: the browser must
+// send the access token as a Bearer header (an authenticating proxy or a
+// browser extension); see docs/api.md.
 func (s *Server) mountJobsUI() {
-	guard := s.deps.Admin
-	if guard == nil {
-		if s.deps.Config.Env != config.EnvDevelopment {
-			return
-		}
-		guard = func(h http.Handler) http.Handler { return h }
-	}
+	guard := s.requireStaff
 	h, err := riverui.NewHandler(&riverui.HandlerOpts{
 		Endpoints: riverui.NewEndpoints(s.deps.Jobs.River(), nil),
 		Logger:    s.deps.Logger.With("component", "riverui"),

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 )
@@ -10,10 +11,16 @@ import (
 // one; the route×role test in the identity work walks them all, so a route
 // without a declared rule cannot slip in.
 type Access struct {
-	// Kind is "public", "authenticated", "staff" or "permission".
+	// Kind is "public", "authenticated", "staff", "permission" or
+	// "permission-any".
 	Kind string
 	// Permission is the codename required when Kind is "permission".
 	Permission string
+	// AnyOf lists codenames of which one suffices ("permission-any").
+	AnyOf []string
+	// AllowPasswordChange lets a user who must change the password call
+	// the operation (change password, own profile, refresh, logout).
+	AllowPasswordChange bool
 }
 
 // Common access rules.
@@ -25,6 +32,14 @@ var (
 
 // Permission requires the named permission codename.
 func Permission(codename string) Access { return Access{Kind: "permission", Permission: codename} }
+
+// AnyPermission requires one of the codenames.
+func AnyPermission(codenames ...string) Access {
+	return Access{Kind: "permission-any", AnyOf: codenames}
+}
+
+// DuringPasswordChange marks a rule as usable with a temporary password.
+func (a Access) DuringPasswordChange() Access { a.AllowPasswordChange = true; return a }
 
 // metaAccess is the operation metadata key holding the Access rule.
 const metaAccess = "thot-access"
@@ -40,8 +55,11 @@ func Register[I, O any](api huma.API, op huma.Operation, access Access, h func(c
 	if access.Kind != "public" {
 		op.Security = []map[string][]string{{"bearer": {}}}
 	}
-	if access.Kind == "permission" {
+	switch access.Kind {
+	case "permission":
 		op.Description += "\n\nRequires permission `" + access.Permission + "`."
+	case "permission-any":
+		op.Description += "\n\nRequires one of the permissions `" + strings.Join(access.AnyOf, "`, `") + "`."
 	}
 	// The body is already capped by limitBody; huma's own cap would only
 	// second-guess the configured value.

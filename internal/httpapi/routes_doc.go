@@ -38,13 +38,21 @@ func (s *Server) Routes() []RouteInfo {
 
 // String renders the rule as in docs/api.md.
 func (a Access) String() string {
+	var out string
 	switch a.Kind {
 	case "permission":
-		return "permission `" + a.Permission + "`"
+		out = "permission `" + a.Permission + "`"
+	case "permission-any":
+		out = "any of `" + strings.Join(a.AnyOf, "`, `") + "`"
 	case "":
 		return "UNDECLARED"
+	default:
+		out = a.Kind
 	}
-	return a.Kind
+	if a.AllowPasswordChange {
+		out += " (also with a temporary password)"
+	}
+	return out
 }
 
 // WriteRouteTable writes the markdown route table of docs/api.md.

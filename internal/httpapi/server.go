@@ -24,6 +24,7 @@ import (
 
 	"github.com/thot-security/thot/internal/config"
 	"github.com/thot-security/thot/internal/database"
+	"github.com/thot-security/thot/internal/identity"
 	"github.com/thot-security/thot/internal/jobs"
 )
 
@@ -39,9 +40,10 @@ type Deps struct {
 	DB     *database.DB
 	Jobs   *jobs.Client
 	Logger *slog.Logger
-	// Admin guards /admin/* (riverui). Nil means no admin pages unless
-	// THOT_ENV=development.
-	Admin func(http.Handler) http.Handler
+	// Auth authenticates requests; nil only when describing the API.
+	Auth *identity.Auth
+	// Identity serves users, roles, teams and the audit log.
+	Identity *identity.Service
 }
 
 // Server is the assembled HTTP application.
@@ -70,6 +72,7 @@ func New(d Deps) *Server {
 	r := chi.NewRouter()
 	r.Use(requestID(d.Logger))
 	r.Use(realIP(cfg.TrustProxy))
+	r.Use(actorMiddleware(cfg.TrustProxy))
 	r.Use(observe(s.Metrics))
 	r.Use(recoverer)
 	r.Use(securityHeaders(cfg.Env == config.EnvProduction))
@@ -104,10 +107,20 @@ func New(d Deps) *Server {
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
 	}
 	s.API = humachi.New(r, hc)
+	// Before any Register: huma binds middlewares at registration.
+	s.API.UseMiddleware(s.authMiddleware)
 
 	s.ready.db = d.DB
 	s.registerHealth()
 	s.registerDocs()
+	s.registerTokens()
+	s.registerV1Auth()
+	s.registerOwnAccount()
+	s.registerRoles()
+	s.registerTeams()
+	s.registerProfiles()
+	s.registerUsers()
+	s.registerAudit()
 	if d.Jobs != nil {
 		s.mountJobsUI()
 	}

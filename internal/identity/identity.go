@@ -15,7 +15,8 @@ import (
 	"github.com/thot-security/thot/internal/errs"
 )
 
-// User is an account. PasswordHash never leaves the process.
+// User is an account: Django auth_user fields plus the profile fields of
+// both legacy systems. PasswordHash never leaves the process.
 type User struct {
 	ID           int64
 	Username     string
@@ -28,14 +29,42 @@ type User struct {
 	IsSuperuser  bool
 	LastLogin    *time.Time
 	DateJoined   time.Time
+	UpdatedAt    *time.Time
+
+	LegacyHPSID        *string
+	RoleID             *int64
+	RoleName           string
+	TeamID             *string
+	TeamName           string
+	DefaultTeamID      *string
+	MustChangePassword bool
+	IsTempPassword     bool
+	EmailVerified      bool
+	// TokensValidAfter: tokens issued before it are refused (password
+	// change, deactivation).
+	TokensValidAfter *time.Time
 }
+
+// PasswordChangeRequired reports whether the user must change the
+// password before using the API.
+func (u *User) PasswordChangeRequired() bool { return u.MustChangePassword || u.IsTempPassword }
 
 // FullName is "First Last", trimmed.
 func (u *User) FullName() string { return strings.TrimSpace(u.FirstName + " " + u.LastName) }
 
-// Store is the persistence identity needs. Methods return errs kinds:
-// NotFound for a missing user, Conflict for a duplicate username/e-mail.
+// Store is all the persistence the identity service needs; each part is
+// declared next to the rules that use it.
 type Store interface {
+	UserStore
+	RoleStore
+	TeamStore
+	ProfileStore
+	AuditStore
+}
+
+// UserStore persists accounts. Methods return errs kinds: NotFound for a
+// missing user, Conflict for a duplicate username/e-mail.
+type UserStore interface {
 	CreateUser(ctx context.Context, u *User) error
 	UserByID(ctx context.Context, id int64) (*User, error)
 	// UserByLogin finds an active or inactive user by username or by

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"database/sql"
+	"errors"
+	"strconv"
 
 	"github.com/thot-security/thot/internal/errs"
 )
@@ -17,3 +19,9 @@ func expectOne(res sql.Result, what string) error {
 	}
 	return nil
 }
+
+func errNotFound(what string) error { return errs.NotFound(what) }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

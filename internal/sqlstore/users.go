@@ -7,33 +7,58 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/thot-security/thot/internal/audit"
 	"github.com/thot-security/thot/internal/database"
 	"github.com/thot-security/thot/internal/identity"
 )
 
-var _ identity.Store = (*Store)(nil)
-
 // userRow maps the users table.
 type userRow struct {
-	bun.BaseModel `bun:"table:users"`
-	ID            int64      `bun:"id,pk,autoincrement"`
-	Password      string     `bun:"password,notnull"`
-	LastLogin     *time.Time `bun:"last_login"`
-	IsSuperuser   bool       `bun:"is_superuser,notnull"`
-	Username      string     `bun:"username,notnull"`
-	FirstName     string     `bun:"first_name,notnull"`
-	LastName      string     `bun:"last_name,notnull"`
-	Email         string     `bun:"email,notnull"`
-	IsStaff       bool       `bun:"is_staff,notnull"`
-	IsActive      bool       `bun:"is_active,notnull"`
-	DateJoined    time.Time  `bun:"date_joined,notnull"`
+	bun.BaseModel      `bun:"table:users,alias:u"`
+	ID                 int64      `bun:"id,pk,autoincrement"`
+	Password           string     `bun:"password,notnull"`
+	LastLogin          *time.Time `bun:"last_login"`
+	IsSuperuser        bool       `bun:"is_superuser,notnull"`
+	Username           string     `bun:"username,notnull"`
+	FirstName          string     `bun:"first_name,notnull"`
+	LastName           string     `bun:"last_name,notnull"`
+	Email              string     `bun:"email,notnull"`
+	IsStaff            bool       `bun:"is_staff,notnull"`
+	IsActive           bool       `bun:"is_active,notnull"`
+	DateJoined         time.Time  `bun:"date_joined,notnull"`
+	UpdatedAt          *time.Time `bun:"updated_at"`
+	LegacyHPSID        *string    `bun:"legacy_hps_id"`
+	RoleID             *int64     `bun:"role_id"`
+	TeamID             *string    `bun:"team_id"`
+	DefaultTeamID      *string    `bun:"default_team_id"`
+	MustChangePassword bool       `bun:"must_change_password,notnull"`
+	IsTempPassword     bool       `bun:"is_temp_password,notnull"`
+	EmailVerified      bool       `bun:"email_verified,notnull"`
+	TokensValidAfter   *time.Time `bun:"tokens_valid_after"`
+
+	// Joined, read-only.
+	RoleName string `bun:"role_name,scanonly"`
+	TeamName string `bun:"team_name,scanonly"`
 }
 
 func (r *userRow) user() *identity.User {
 	return &identity.User{
 		ID: r.ID, Username: r.Username, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName,
 		PasswordHash: r.Password, IsActive: r.IsActive, IsStaff: r.IsStaff, IsSuperuser: r.IsSuperuser,
-		LastLogin: utcPtr(r.LastLogin), DateJoined: r.DateJoined.UTC(),
+		LastLogin: utcPtr(r.LastLogin), DateJoined: r.DateJoined.UTC(), UpdatedAt: utcPtr(r.UpdatedAt),
+		LegacyHPSID: r.LegacyHPSID, RoleID: r.RoleID, RoleName: r.RoleName, TeamID: r.TeamID, TeamName: r.TeamName,
+		DefaultTeamID: r.DefaultTeamID, MustChangePassword: r.MustChangePassword, IsTempPassword: r.IsTempPassword,
+		EmailVerified: r.EmailVerified, TokensValidAfter: utcPtr(r.TokensValidAfter),
+	}
+}
+
+func rowFromUser(u *identity.User) *userRow {
+	return &userRow{
+		ID: u.ID, Password: u.PasswordHash, LastLogin: u.LastLogin, IsSuperuser: u.IsSuperuser, Username: u.Username,
+		FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, IsStaff: u.IsStaff, IsActive: u.IsActive,
+		DateJoined: u.DateJoined.UTC(), UpdatedAt: u.UpdatedAt, LegacyHPSID: u.LegacyHPSID, RoleID: u.RoleID,
+		TeamID: u.TeamID, DefaultTeamID: u.DefaultTeamID, MustChangePassword: u.MustChangePassword,
+		IsTempPassword: u.IsTempPassword, EmailVerified: u.EmailVerified, TokensValidAfter: u.TokensValidAfter,
 	}
 }
 
@@ -45,28 +70,76 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
-// CreateUser inserts u and sets its ID.
-func (s *Store) CreateUser(ctx context.Context, u *identity.User) error {
-	row := &userRow{
-		Password: u.PasswordHash, IsSuperuser: u.IsSuperuser, Username: u.Username, FirstName: u.FirstName,
-		LastName: u.LastName, Email: u.Email, IsStaff: u.IsStaff, IsActive: u.IsActive, DateJoined: u.DateJoined.UTC(),
+// selectUsers starts a user query with role and team names joined.
+func selectUsers(db bun.IDB, rows any) *bun.SelectQuery {
+	return db.NewSelect().Model(rows).
+		ColumnExpr("u.*").
+		ColumnExpr("COALESCE(r.name, '') AS role_name").
+		ColumnExpr("COALESCE(t.name, '') AS team_name").
+		Join("LEFT JOIN roles AS r ON r.id = u.role_id").
+		Join("LEFT JOIN teams AS t ON t.id = u.team_id")
+}
+
+// userPublic is what audit entries record of a user (no hash).
+func userPublic(u *userRow) map[string]any {
+	return map[string]any{
+		"username": u.Username, "email": u.Email, "first_name": u.FirstName, "last_name": u.LastName,
+		"is_active": u.IsActive, "is_staff": u.IsStaff, "is_superuser": u.IsSuperuser, "role_id": u.RoleID,
+		"team_id": u.TeamID, "default_team_id": u.DefaultTeamID, "must_change_password": u.MustChangePassword,
+		"is_temp_password": u.IsTempPassword, "email_verified": u.EmailVerified, "legacy_hps_id": u.LegacyHPSID,
 	}
-	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		_, err := tx.NewInsert().Model(row).Returning("id").Exec(ctx)
-		return err
+}
+
+// CreateUser inserts u (with a membership in its team) and sets its ID.
+// Users without a role get "member"; without a team, AICOX.
+func (s *Store) CreateUser(ctx context.Context, u *identity.User) error {
+	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		return createUser(ctx, tx, u)
 	})
-	if err != nil {
+}
+
+func createUser(ctx context.Context, tx bun.Tx, u *identity.User) error {
+	if u.RoleID == nil {
+		name := identity.RoleMember
+		if u.IsSuperuser {
+			name = identity.RoleAdmin
+		}
+		var id int64
+		if err := tx.NewSelect().Table("roles").Column("id").Where("name = ?", name).Scan(ctx, &id); err != nil {
+			return err
+		}
+		u.RoleID = &id
+	}
+	if u.TeamID == nil {
+		t := identity.AICOXTeamID
+		u.TeamID = &t
+	}
+	now := time.Now().UTC()
+	u.UpdatedAt = &now
+	row := rowFromUser(u)
+	row.ID = 0
+	if _, err := tx.NewInsert().Model(row).Returning("id").Exec(ctx); err != nil {
 		return err
 	}
 	u.ID = row.ID
-	return nil
+	if err := addMembership(ctx, tx, *u.TeamID, u.ID, false); err != nil {
+		return err
+	}
+	return writeAudit(ctx, tx, audit.Entry{Action: audit.ActionCreate, TableName: "users", RecordID: itoa(u.ID), NewValues: userPublic(row)})
+}
+
+// addMembership makes (or reactivates) a membership.
+func addMembership(ctx context.Context, db bun.IDB, teamID string, userID int64, lead bool) error {
+	_, err := db.NewRaw(`INSERT INTO team_memberships (team_id, user_id, is_lead, is_active, created_at) VALUES (?, ?, ?, TRUE, ?)
+		ON CONFLICT (team_id, user_id) DO UPDATE SET is_active = TRUE, is_lead = (team_memberships.is_lead OR EXCLUDED.is_lead)`,
+		teamID, userID, lead, time.Now().UTC()).Exec(ctx)
+	return err
 }
 
 // UserByID loads one user.
 func (s *Store) UserByID(ctx context.Context, id int64) (*identity.User, error) {
 	var row userRow
-	err := s.db.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx)
-	if err != nil {
+	if err := selectUsers(s.db, &row).Where("u.id = ?", id).Scan(ctx); err != nil {
 		return nil, database.Translate(err)
 	}
 	return row.user(), nil
@@ -75,10 +148,10 @@ func (s *Store) UserByID(ctx context.Context, id int64) (*identity.User, error) 
 // UserByLogin matches the username exactly or the e-mail ignoring case.
 func (s *Store) UserByLogin(ctx context.Context, login string) (*identity.User, error) {
 	var row userRow
-	err := s.db.NewSelect().Model(&row).
-		Where("username = ?", login).
-		WhereOr("(email <> '' AND lower(email) = ?)", strings.ToLower(login)).
-		OrderExpr("CASE WHEN username = ? THEN 0 ELSE 1 END", login).
+	err := selectUsers(s.db, &row).
+		Where("u.username = ?", login).
+		WhereOr("(u.email <> '' AND lower(u.email) = ?)", strings.ToLower(login)).
+		OrderExpr("CASE WHEN u.username = ? THEN 0 ELSE 1 END", login).
 		Limit(1).Scan(ctx)
 	if err != nil {
 		return nil, database.Translate(err)
@@ -86,21 +159,77 @@ func (s *Store) UserByLogin(ctx context.Context, login string) (*identity.User, 
 	return row.user(), nil
 }
 
-// SetPasswordHash stores a new hash.
+// SetPasswordHash stores a new hash (CLI reset); it revokes the user's
+// refresh tokens and earlier access tokens like a password change.
 func (s *Store) SetPasswordHash(ctx context.Context, id int64, hash string) error {
 	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewUpdate().Model((*userRow)(nil)).Set("password = ?", hash).Where("id = ?", id).Exec(ctx)
-		if err != nil {
+		return setPassword(ctx, tx, id, hash, false, audit.ActionPasswordReset)
+	})
+}
+
+// setPassword replaces the hash, clears (or sets) the temporary flags,
+// refuses tokens issued before now and blacklists outstanding refresh
+// tokens, all in tx.
+func setPassword(ctx context.Context, tx bun.Tx, id int64, hash string, temporary bool, action string) error {
+	now := time.Now().UTC()
+	// JWT iat has second precision: tokens minted in this same second
+	// after the change must stay valid, so truncate.
+	validAfter := now.Truncate(time.Second)
+	res, err := tx.NewUpdate().Model((*userRow)(nil)).
+		Set("password = ?", hash).
+		Set("must_change_password = ?", temporary).
+		Set("is_temp_password = ?", temporary).
+		Set("tokens_valid_after = ?", validAfter).
+		Set("updated_at = ?", now).
+		Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if err := expectOne(res, "User"); err != nil {
+		return err
+	}
+	if err := revokeUserTokens(ctx, tx, id, now); err != nil {
+		return err
+	}
+	return writeAudit(ctx, tx, audit.Entry{Action: action, TableName: "users", RecordID: itoa(id),
+		NewValues: map[string]any{"must_change_password": temporary}})
+}
+
+// ChangePassword stores the user's new password chosen by themselves.
+func (s *Store) ChangePassword(ctx context.Context, id int64, hash string) error {
+	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		return setPassword(ctx, tx, id, hash, false, audit.ActionPasswordChange)
+	})
+}
+
+// SetTemporaryPassword stores an administrator-issued temporary password.
+func (s *Store) SetTemporaryPassword(ctx context.Context, id int64, hash string) error {
+	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		return setPassword(ctx, tx, id, hash, true, audit.ActionPasswordReset)
+	})
+}
+
+// RecordLogin stamps last_login and, when rehash is set, stores the
+// upgraded hash; the login is audited.
+func (s *Store) RecordLogin(ctx context.Context, id int64, rehash string) error {
+	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		q := tx.NewUpdate().Model((*userRow)(nil)).Set("last_login = ?", time.Now().UTC()).Where("id = ?", id)
+		if rehash != "" {
+			q = q.Set("password = ?", rehash)
+		}
+		if _, err := q.Exec(ctx); err != nil {
 			return err
 		}
-		return expectOne(res, "User")
+		uid := id
+		return writeAudit(ctx, tx, audit.Entry{UserID: &uid, Action: audit.ActionLogin, TableName: "users", RecordID: itoa(id),
+			NewValues: map[string]any{"rehashed": rehash != ""}})
 	})
 }
 
 // ListUsers returns all users by id.
 func (s *Store) ListUsers(ctx context.Context) ([]identity.User, error) {
 	var rows []userRow
-	if err := s.db.NewSelect().Model(&rows).Order("id").Scan(ctx); err != nil {
+	if err := selectUsers(s.db, &rows).Order("u.id").Scan(ctx); err != nil {
 		return nil, database.Translate(err)
 	}
 	out := make([]identity.User, len(rows))
@@ -114,4 +243,49 @@ func (s *Store) ListUsers(ctx context.Context) ([]identity.User, error) {
 func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	n, err := s.db.NewSelect().Model((*userRow)(nil)).Count(ctx)
 	return int(n), database.Translate(err)
+}
+
+// principalRow is a user with aggregated permissions and led teams: the
+// one query that authenticates every request.
+type principalRow struct {
+	userRow
+	Perms    *string `bun:"perms,scanonly"`
+	LedTeams *string `bun:"led_teams,scanonly"`
+}
+
+// Principal loads a user with the permissions its role grants and the
+// active teams it leads, in one query.
+func (s *Store) Principal(ctx context.Context, userID int64) (*identity.Principal, error) {
+	return s.principal(ctx, "u.id = ?", userID)
+}
+
+// PrincipalByLegacyID resolves a user by its hps-system UUID (tokens of
+// the FastAPI service carry it).
+func (s *Store) PrincipalByLegacyID(ctx context.Context, legacyID string) (*identity.Principal, error) {
+	return s.principal(ctx, "u.legacy_hps_id = ?", legacyID)
+}
+
+func (s *Store) principal(ctx context.Context, where string, arg any) (*identity.Principal, error) {
+	agg := "group_concat"
+	if s.db.Engine == database.Postgres {
+		agg = "string_agg"
+	}
+	var row principalRow
+	err := selectUsers(s.db, &row).
+		ColumnExpr("(SELECT "+agg+"(rp.codename, ',') FROM role_permissions AS rp WHERE rp.role_id = u.role_id) AS perms").
+		ColumnExpr("(SELECT "+agg+"(CAST(lt.id AS TEXT), ',') FROM teams AS lt WHERE lt.lead_id = u.id AND lt.is_active) AS led_teams").
+		Where(where, arg).Scan(ctx)
+	if err != nil {
+		return nil, database.Translate(err)
+	}
+	p := &identity.Principal{User: row.user(), Perms: map[string]bool{}}
+	if row.Perms != nil {
+		for _, c := range strings.Split(*row.Perms, ",") {
+			p.Perms[c] = true
+		}
+	}
+	if row.LedTeams != nil && *row.LedTeams != "" {
+		p.LedTeams = strings.Split(*row.LedTeams, ",")
+	}
+	return p, nil
 }

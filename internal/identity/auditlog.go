@@ -1,0 +1,4 @@
+package identity
+
+// AuditStore reads the audit log.
+type AuditStore interface{}

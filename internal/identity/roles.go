@@ -1,0 +1,4 @@
+package identity
+
+// RoleStore persists roles and their permission grants.
+type RoleStore interface{}

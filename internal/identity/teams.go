@@ -1,0 +1,4 @@
+package identity
+
+// TeamStore persists teams and memberships.
+type TeamStore interface{}
