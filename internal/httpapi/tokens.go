@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,11 +16,36 @@ import (
 
 // Token endpoints: SimpleJWT's four views, with their exact bodies.
 
+// Field is a JSON string input that remembers whether it was absent,
+// null or given, so the answers say what DRF says ("required", "may not
+// be null", "may not be blank").
+type Field struct {
+	Set, Null bool
+	Value     string
+}
+
+// UnmarshalJSON records presence and nullness.
+func (f *Field) UnmarshalJSON(b []byte) error {
+	f.Set = true
+	if string(b) == "null" {
+		f.Null = true
+		return nil
+	}
+	return json.Unmarshal(b, &f.Value)
+}
+
+// Schema documents a string.
+func (Field) Schema(huma.Registry) *huma.Schema {
+	return &huma.Schema{Type: huma.TypeString, Nullable: true}
+}
+
+// The token inputs take pointer bodies: an empty body must give DRF's
+// per-field "required" errors, not a missing-body error.
 type obtainInput struct {
-	Body struct {
-		Username *string `json:"username,omitempty" doc:"Username or e-mail"`
-		Email    *string `json:"email,omitempty" doc:"Accepted instead of username"`
-		Password *string `json:"password,omitempty"`
+	Body *struct {
+		Username Field `json:"username,omitempty" doc:"Username or e-mail"`
+		Email    Field `json:"email,omitempty" doc:"Accepted instead of username"`
+		Password Field `json:"password,omitempty"`
 	}
 }
 
@@ -32,8 +58,8 @@ type TokenPair struct {
 type tokenPairOutput struct{ Body TokenPair }
 
 type refreshInput struct {
-	Body struct {
-		Refresh *string `json:"refresh,omitempty"`
+	Body *struct {
+		Refresh Field `json:"refresh,omitempty"`
 	}
 }
 
@@ -44,24 +70,25 @@ type RefreshBody struct {
 }
 
 type verifyInput struct {
-	Body struct {
-		Token *string `json:"token,omitempty"`
+	Body *struct {
+		Token Field `json:"token,omitempty"`
 	}
 }
 
 type emptyOutput struct{ Body struct{} }
 
-// requiredString applies DRF's CharField rules to one input.
-func requiredString(fe errs.FieldErrors, name string, v *string) string {
+// requiredString applies DRF's CharField rules to one input (passwords
+// are not trimmed).
+func requiredString(fe errs.FieldErrors, name string, v Field) string {
 	switch {
-	case v == nil:
+	case !v.Set:
 		fe.Add(name, "This field is required.")
-	case strings.TrimSpace(*v) == "" && name != "password":
-		fe.Add(name, "This field may not be blank.")
-	case *v == "":
+	case v.Null:
+		fe.Add(name, "This field may not be null.")
+	case v.Value == "" || (name != "password" && strings.TrimSpace(v.Value) == ""):
 		fe.Add(name, "This field may not be blank.")
 	default:
-		return *v
+		return v.Value
 	}
 	return ""
 }
@@ -70,12 +97,16 @@ func (s *Server) registerTokens() {
 	Register(s.API, huma.Operation{OperationID: "token-obtain", Method: http.MethodPost, Path: "/api/token/", Tags: []string{"auth"},
 		Summary: "Log in: username or e-mail and password → refresh and access tokens"}, Public,
 		func(ctx context.Context, in *obtainInput) (*tokenPairOutput, error) {
-			if in.Body.Username == nil && in.Body.Email != nil {
-				in.Body.Username = in.Body.Email
+			var user, email, pw Field
+			if in.Body != nil {
+				user, email, pw = in.Body.Username, in.Body.Email, in.Body.Password
+			}
+			if !user.Set && email.Set {
+				user = email
 			}
 			fe := errs.FieldErrors{}
-			login := requiredString(fe, "username", in.Body.Username)
-			password := requiredString(fe, "password", in.Body.Password)
+			login := requiredString(fe, "username", user)
+			password := requiredString(fe, "password", pw)
 			if err := fe.Err(); err != nil {
 				return nil, err
 			}
@@ -89,7 +120,11 @@ func (s *Server) registerTokens() {
 		Summary: "Rotate a refresh token: the old one is blacklisted"}, Public,
 		func(ctx context.Context, in *refreshInput) (*struct{ Body RefreshBody }, error) {
 			fe := errs.FieldErrors{}
-			tok := requiredString(fe, "refresh", in.Body.Refresh)
+			var f Field
+			if in.Body != nil {
+				f = in.Body.Refresh
+			}
+			tok := requiredString(fe, "refresh", f)
 			if err := fe.Err(); err != nil {
 				return nil, err
 			}
@@ -103,7 +138,11 @@ func (s *Server) registerTokens() {
 		Summary: "Check a token"}, Public,
 		func(ctx context.Context, in *verifyInput) (*emptyOutput, error) {
 			fe := errs.FieldErrors{}
-			tok := requiredString(fe, "token", in.Body.Token)
+			var f Field
+			if in.Body != nil {
+				f = in.Body.Token
+			}
+			tok := requiredString(fe, "token", f)
 			if err := fe.Err(); err != nil {
 				return nil, err
 			}
@@ -113,7 +152,11 @@ func (s *Server) registerTokens() {
 		Summary: "Log out: blacklist a refresh token"}, Public,
 		func(ctx context.Context, in *refreshInput) (*emptyOutput, error) {
 			fe := errs.FieldErrors{}
-			tok := requiredString(fe, "refresh", in.Body.Refresh)
+			var f Field
+			if in.Body != nil {
+				f = in.Body.Refresh
+			}
+			tok := requiredString(fe, "refresh", f)
 			if err := fe.Err(); err != nil {
 				return nil, err
 			}

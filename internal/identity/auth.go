@@ -215,7 +215,7 @@ func refreshError(msg string) *errs.Error { return unauthenticated(msg, "token_n
 func (a *Auth) checkRefresh(ctx context.Context, token string) (*Claims, *Principal, error) {
 	c, err := a.tokens.Parse(token, TokenRefresh)
 	if err != nil {
-		return nil, nil, refreshError(msgInvalidExpired)
+		return nil, nil, refreshError(err.Error())
 	}
 	black, err := a.store.IsBlacklisted(ctx, c.ID)
 	if err != nil {

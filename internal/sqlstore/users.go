@@ -248,7 +248,7 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 // principalRow is a user with aggregated permissions and led teams: the
 // one query that authenticates every request.
 type principalRow struct {
-	userRow
+	userRow  `bun:",extend"`
 	Perms    *string `bun:"perms,scanonly"`
 	LedTeams *string `bun:"led_teams,scanonly"`
 }

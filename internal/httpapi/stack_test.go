@@ -1,0 +1,114 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/thot-security/thot/internal/database"
+	"github.com/thot-security/thot/internal/httpapi"
+	"github.com/thot-security/thot/internal/identity"
+	"github.com/thot-security/thot/internal/sqlstore"
+)
+
+// stack is a server on the real identity services and a real database.
+type stack struct {
+	t      testing.TB
+	db     *database.DB
+	store  *sqlstore.Store
+	svc    *identity.Service
+	auth   *identity.Auth
+	hasher *identity.Hasher
+	srv    *httpapi.Server
+}
+
+const testSigningKey = "thot-test-signing-key-0123456789abcdef"
+
+func newStack(t testing.TB, db *database.DB) *stack {
+	t.Helper()
+	store := sqlstore.New(db)
+	hasher := identity.NewHasher(1000)
+	svc := identity.NewService(store, hasher)
+	auth := identity.NewAuth(store, store, hasher, identity.NewTokens(testSigningKey, 480*time.Minute, 7*24*time.Hour))
+	cfg := testConfig(t, map[string]string{"THOT_SECRET_KEY": testSigningKey})
+	srv := httpapi.New(httpapi.Deps{Config: cfg, DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Auth: auth, Identity: svc})
+	return &stack{t: t, db: db, store: store, svc: svc, auth: auth, hasher: hasher, srv: srv}
+}
+
+// user creates an active user with a role and returns it.
+func (s *stack) user(email, password, role string) *identity.User {
+	s.t.Helper()
+	u, err := s.svc.CreateUser(context.Background(), identity.NewUser{Email: email, FirstName: "Test", LastName: role, Password: password})
+	if err != nil {
+		s.t.Fatalf("create %s: %v", email, err)
+	}
+	s.setRole(u.ID, role)
+	return u
+}
+
+func (s *stack) setRole(id int64, role string) {
+	s.t.Helper()
+	if _, err := s.db.NewRaw("UPDATE users SET role_id = (SELECT id FROM roles WHERE name = ?) WHERE id = ?", role, id).Exec(context.Background()); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// token mints an access token for the user as it is in the database.
+func (s *stack) token(id int64) string {
+	s.t.Helper()
+	p, err := s.store.Principal(context.Background(), id)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	pair, err := s.auth.Tokens().Issue(p.User)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return pair.Access
+}
+
+// call sends a JSON request with an optional bearer token.
+func (s *stack) call(method, path, token string, body any) response {
+	s.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = strings.NewReader(string(b))
+	}
+	req := httptest.NewRequest(method, path, r)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	rec := httptest.NewRecorder()
+	s.srv.Handler().ServeHTTP(rec, req)
+	return response{rec.Code, rec.Header(), rec.Body.String()}
+}
+
+func decode[T any](t testing.TB, r response) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(r.body), &v); err != nil {
+		t.Fatalf("decode %T: %v\n%s", v, err, r.body)
+	}
+	return v
+}
+
+func auditCount(t testing.TB, db *database.DB, action string, userID int64) int {
+	t.Helper()
+	var n int
+	if err := db.NewRaw("SELECT count(*) FROM audit_logs WHERE action = ? AND user_id = ?", action, userID).Scan(context.Background(), &n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+var _ = http.StatusOK
