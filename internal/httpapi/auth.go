@@ -93,6 +93,16 @@ func (s *Server) authenticateRequest(r *http.Request) (*identity.Principal, erro
 	return s.deps.Auth.Authenticate(r.Context(), tok)
 }
 
+// authenticateAdmin also accepts the admin-page cookie (adminlogin.go).
+func (s *Server) authenticateAdmin(r *http.Request) (*identity.Principal, error) {
+	if r.Header.Get("Authorization") == "" {
+		if c, err := r.Cookie(adminCookie); err == nil && c.Value != "" {
+			return s.deps.Auth.Authenticate(r.Context(), c.Value)
+		}
+	}
+	return s.authenticateRequest(r)
+}
+
 // authorize checks a principal against a rule.
 func authorize(p *identity.Principal, a Access) error {
 	if p.User.PasswordChangeRequired() && !a.AllowPasswordChange {
@@ -116,8 +126,13 @@ func authorize(p *identity.Principal, a Access) error {
 			}
 		}
 	}
-	return &errs.Error{Kind: errs.KindForbidden, Message: "You do not have permission to perform this action."}
+	return errPermissionDenied
 }
+
+// errPermissionDenied is the route-level refusal; its code tells it apart
+// from refusals a handler makes about a particular object.
+var errPermissionDenied = &errs.Error{Kind: errs.KindForbidden, Code: "permission_denied",
+	Message: "You do not have permission to perform this action."}
 
 // authMiddleware is the huma middleware applying each operation's rule.
 func (s *Server) authMiddleware(hctx huma.Context, next func(huma.Context)) {
@@ -175,9 +190,13 @@ func (s *Server) requireStaff(next http.Handler) http.Handler {
 			WriteError(w, r, errs.New(errs.KindForbidden, "Authentication is not configured."))
 			return
 		}
-		p, err := s.authenticateRequest(r)
+		p, err := s.authenticateAdmin(r)
 		if err == nil {
 			err = authorize(p, Staff)
+		}
+		if errs.Is(err, errs.KindUnauthenticated) && r.Method == http.MethodGet && r.Header.Get("Authorization") == "" {
+			http.Redirect(w, r, "/admin/login/", http.StatusSeeOther)
+			return
 		}
 		if err != nil {
 			WriteError(w, r, err)

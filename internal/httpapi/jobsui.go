@@ -8,9 +8,8 @@ import (
 )
 
 // mountJobsUI serves riverui at /admin/jobs/. It shows job arguments (which
-// can hold personal data), so only staff users get in: the browser must
-// send the access token as a Bearer header (an authenticating proxy or a
-// browser extension); see docs/api.md.
+// can hold personal data), so only staff users get in, with a Bearer token
+// or the cookie set by /admin/login/.
 func (s *Server) mountJobsUI() {
 	guard := s.requireStaff
 	h, err := riverui.NewHandler(&riverui.HandlerOpts{

@@ -122,6 +122,7 @@ func New(d Deps) *Server {
 	s.registerUsers()
 	s.registerAudit()
 	if d.Jobs != nil {
+		s.mountAdminLogin()
 		s.mountJobsUI()
 	}
 	if cfg.MetricsAddr == "" {
