@@ -392,3 +392,34 @@ func TestLoginCostsOneHashWhateverTheOutcome(t *testing.T) {
 		}
 	}
 }
+
+// TestPruneRemovesOnlyExpiredTokenRows is the daily clean-up job's rule.
+func TestPruneRemovesOnlyExpiredTokenRows(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *database.DB) {
+		s := newStack(t, db)
+		s.user("poda@example.org", "Poda-Arboles-2026", identity.RoleMember)
+		r := s.call("POST", "/api/token/", "", map[string]string{"username": "poda@example.org", "password": "Poda-Arboles-2026"})
+		pair := decode[map[string]string](t, r)
+		s.call("POST", "/api/token/refresh/", "", map[string]string{"refresh": pair["refresh"]}) // 2 outstanding, 1 blacklisted
+		count := func(table string) int {
+			var n int
+			if err := db.NewRaw("SELECT count(*) FROM "+table).Scan(context.Background(), &n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n, err := s.auth.Prune(context.Background()); err != nil || n != 0 {
+			t.Fatalf("prune now: %d %v, want nothing removed", n, err)
+		}
+		if count("jwt_outstanding") != 2 || count("jwt_blacklist") != 1 {
+			t.Fatalf("rows: outstanding %d blacklist %d", count("jwt_outstanding"), count("jwt_blacklist"))
+		}
+		s.auth.Now = func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }
+		if n, err := s.auth.Prune(context.Background()); err != nil || n != 3 {
+			t.Fatalf("prune after expiry: %d %v, want 3", n, err)
+		}
+		if count("jwt_outstanding")+count("jwt_blacklist") != 0 {
+			t.Error("expired rows remain")
+		}
+	})
+}
