@@ -17,7 +17,9 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/thot-security/thot/internal/config"
+	"github.com/thot-security/thot/internal/custody"
 	"github.com/thot-security/thot/internal/database"
+	"github.com/thot-security/thot/internal/filestore"
 	"github.com/thot-security/thot/internal/httpapi"
 	"github.com/thot-security/thot/internal/identity"
 	"github.com/thot-security/thot/internal/jobs"
@@ -43,6 +45,8 @@ type App struct {
 	Store    *sqlstore.Store
 	Identity *identity.Service
 	Auth     *identity.Auth
+	Custody  *custody.Service
+	Files    *filestore.Local
 	Jobs     *jobs.Client
 	Mailer   *mail.Mailer
 	HTTP     *httpapi.Server
@@ -70,6 +74,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	hasher := identity.NewHasher(cfg.PasswordIter)
 	a.Identity = identity.NewService(a.Store, hasher)
 	a.Auth = identity.NewAuth(a.Store, a.Store, hasher, identity.NewTokens(cfg.SecretKey, cfg.AccessTokenTTL, cfg.RefreshTokenTTL))
+	a.Custody = custody.NewService(a.Store)
+	if a.Files, err = filestore.NewLocal(cfg.FilesDir()); err != nil {
+		db.Close()
+		return nil, err
+	}
 
 	workers := river.NewWorkers()
 	periodic, err := a.registerWorkers(workers)
@@ -90,7 +99,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	a.Mailer = mail.NewMailer(a.Jobs)
 	if opts.HTTP {
-		a.HTTP = httpapi.New(httpapi.Deps{Config: cfg, DB: db, Jobs: a.Jobs, Logger: log, Auth: a.Auth, Identity: a.Identity})
+		a.HTTP = httpapi.New(httpapi.Deps{Config: cfg, DB: db, Jobs: a.Jobs, Logger: log, Auth: a.Auth, Identity: a.Identity, Custody: a.Custody, Files: a.Files})
 	}
 	if err := a.bootstrapAdmin(ctx); err != nil {
 		db.Close()

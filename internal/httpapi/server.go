@@ -23,7 +23,9 @@ import (
 	"riverqueue.com/riverui"
 
 	"github.com/thot-security/thot/internal/config"
+	"github.com/thot-security/thot/internal/custody"
 	"github.com/thot-security/thot/internal/database"
+	"github.com/thot-security/thot/internal/filestore"
 	"github.com/thot-security/thot/internal/identity"
 	"github.com/thot-security/thot/internal/jobs"
 )
@@ -44,6 +46,10 @@ type Deps struct {
 	Auth *identity.Auth
 	// Identity serves users, roles, teams and the audit log.
 	Identity *identity.Service
+	// Custody serves catalog, inventory, documents and staging.
+	Custody *custody.Service
+	// Files stores uploaded images and generated PDFs.
+	Files filestore.Store
 }
 
 // Server is the assembled HTTP application.
@@ -121,6 +127,13 @@ func New(d Deps) *Server {
 	s.registerProfiles()
 	s.registerUsers()
 	s.registerAudit()
+	s.registerCatalog()
+	s.registerEmpresas()
+	s.registerInventario()
+	s.registerAlbaranes()
+	s.registerMovimientos()
+	s.registerStaging()
+	s.registerAC21()
 	if d.Jobs != nil {
 		s.mountAdminLogin()
 		s.mountJobsUI()

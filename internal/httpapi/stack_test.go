@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thot-security/thot/internal/custody"
 	"github.com/thot-security/thot/internal/database"
+	"github.com/thot-security/thot/internal/filestore"
 	"github.com/thot-security/thot/internal/httpapi"
 	"github.com/thot-security/thot/internal/identity"
 	"github.com/thot-security/thot/internal/sqlstore"
@@ -25,6 +27,8 @@ type stack struct {
 	svc    *identity.Service
 	auth   *identity.Auth
 	hasher *identity.Hasher
+	cust   *custody.Service
+	files  *filestore.Local
 	srv    *httpapi.Server
 }
 
@@ -37,8 +41,14 @@ func newStack(t testing.TB, db *database.DB) *stack {
 	svc := identity.NewService(store, hasher)
 	auth := identity.NewAuth(store, store, hasher, identity.NewTokens(testSigningKey, 480*time.Minute, 7*24*time.Hour))
 	cfg := testConfig(t, map[string]string{"THOT_SECRET_KEY": testSigningKey})
-	srv := httpapi.New(httpapi.Deps{Config: cfg, DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Auth: auth, Identity: svc})
-	return &stack{t: t, db: db, store: store, svc: svc, auth: auth, hasher: hasher, srv: srv}
+	cust := custody.NewService(store)
+	files, err := filestore.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httpapi.New(httpapi.Deps{Config: cfg, DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Auth: auth, Identity: svc, Custody: cust, Files: files})
+	return &stack{t: t, db: db, store: store, svc: svc, auth: auth, hasher: hasher, cust: cust, files: files, srv: srv}
 }
 
 // user creates an active user with a role and returns it.

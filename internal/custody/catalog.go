@@ -1,0 +1,4 @@
+package custody
+
+// CatalogStore is the persistence of this part of custody.
+type CatalogStore interface{}

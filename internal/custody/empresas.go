@@ -1,0 +1,4 @@
+package custody
+
+// EmpresaStore is the persistence of this part of custody.
+type EmpresaStore interface{}

@@ -1,0 +1,4 @@
+package custody
+
+// InventoryStore is the persistence of this part of custody.
+type InventoryStore interface{}

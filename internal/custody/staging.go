@@ -1,0 +1,4 @@
+package custody
+
+// StagingStore is the persistence of this part of custody.
+type StagingStore interface{}
