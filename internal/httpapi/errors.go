@@ -115,6 +115,10 @@ func FromError(ctx context.Context, err error) *Error {
 	if errors.As(err, &ae) {
 		return ae
 	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return detailError(http.StatusRequestEntityTooLarge, "Request body too large.")
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &Error{Status: http.StatusServiceUnavailable, Body: Detail{Detail: "The request took too long and was abandoned."}, cause: err}
 	}
