@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -22,6 +21,11 @@ import (
 // per row that actually changes.
 func recomputeItems(ctx context.Context, tx bun.Tx, keys []custody.ItemKey) error {
 	keys = uniqueKeys(keys)
+	// Concurrent writers of the same item must replay one after the other
+	// (PostgreSQL; SQLite transactions already hold the only write lock).
+	if err := albLockItems(ctx, tx, keys); err != nil {
+		return err
+	}
 	for len(keys) > 0 {
 		n := min(len(keys), 200)
 		if err := recomputeBatch(ctx, tx, keys[:n]); err != nil {
@@ -50,23 +54,6 @@ func uniqueKeys(keys []custody.ItemKey) []custody.ItemKey {
 	return out
 }
 
-// keyFilter renders "(producto_id, numero_serie) IN (VALUES (?, ?), …)"
-// with its arguments; both engines support row values.
-func keyFilter(prefix string, keys []custody.ItemKey) (string, []any) {
-	var b strings.Builder
-	args := make([]any, 0, 2*len(keys))
-	b.WriteString("(" + prefix + "producto_id, " + prefix + "numero_serie) IN (VALUES ")
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("(CAST(? AS BIGINT), CAST(? AS TEXT))")
-		args = append(args, k.ProductoID, k.NumeroSerie)
-	}
-	b.WriteString(")")
-	return b.String(), args
-}
-
 type invState struct {
 	ID            int64
 	ProductoID    int64   `bun:"producto_id"`
@@ -89,17 +76,20 @@ type movState struct {
 }
 
 func recomputeBatch(ctx context.Context, tx bun.Tx, keys []custody.ItemKey) error {
-	where, args := keyFilter("", keys)
+	// A keys CTE joined to the tables gets index lookups on both engines
+	// (SQLite scans for "(a, b) IN (VALUES …)").
+	cte, args := albKeysCTE(keys)
 	var inv []invState
-	if err := tx.NewRaw("SELECT id, producto_id, numero_serie, estado, estado_inicial, ultimo_movimiento_id FROM inventario WHERE "+where, args...).Scan(ctx, &inv); err != nil && !isNoRows(err) {
+	if err := tx.NewRaw(cte+` SELECT i.id, i.producto_id, i.numero_serie, i.estado, i.estado_inicial, i.ultimo_movimiento_id
+		FROM k JOIN inventario AS i ON i.producto_id = k.p AND i.numero_serie = k.s`, args...).Scan(ctx, &inv); err != nil && !isNoRows(err) {
 		return err
 	}
-	mwhere, margs := keyFilter("m.", keys)
 	var movs []movState
-	if err := tx.NewRaw(`SELECT m.id, m.producto_id, m.numero_serie, m.fecha, m.estado_anterior, m.estado_nuevo, m.descripcion,
+	if err := tx.NewRaw(cte+` SELECT m.id, m.producto_id, m.numero_serie, m.fecha, m.estado_anterior, m.estado_nuevo, m.descripcion,
 			a.tipo_documento, a.direccion_transferencia
-		FROM movimientos AS m JOIN albaranes AS a ON a.id = m.albaran_id
-		WHERE `+mwhere+` ORDER BY m.producto_id, m.numero_serie, m.fecha, m.id`, margs...).Scan(ctx, &movs); err != nil && !isNoRows(err) {
+		FROM k JOIN movimientos AS m ON m.producto_id = k.p AND m.numero_serie = k.s
+		JOIN albaranes AS a ON a.id = m.albaran_id
+		ORDER BY m.producto_id, m.numero_serie, m.fecha, m.id`, args...).Scan(ctx, &movs); err != nil && !isNoRows(err) {
 		return err
 	}
 	rows := map[custody.ItemKey]*invState{}
