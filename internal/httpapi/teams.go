@@ -1,11 +1,8 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -75,53 +72,13 @@ func hpsTeam(d *identity.TeamDetail) HpsTeam {
 	return out
 }
 
-// leadRef is a written team lead: a user id as a number or a numeric
-// string; null or "" removes the lead. Absent means unchanged.
-type leadRef struct {
-	set bool
-	id  *int64
-	bad bool
-}
-
-// UnmarshalJSON records the value without failing the whole body: a bad
-// value becomes a field error.
-func (l *leadRef) UnmarshalJSON(b []byte) error {
-	l.set, l.id, l.bad = true, nil, false
-	b = bytes.TrimSpace(b)
-	s := string(b)
-	if s == "null" {
-		return nil
-	}
-	if len(b) > 0 && b[0] == '"' {
-		if err := json.Unmarshal(b, &s); err != nil {
-			l.bad = true
-			return nil
-		}
-		if s = strings.TrimSpace(s); s == "" {
-			return nil
-		}
-	}
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		l.bad = true
-		return nil
-	}
-	l.id = &id
-	return nil
-}
-
-// Schema documents the accepted values.
-func (leadRef) Schema(huma.Registry) *huma.Schema {
-	return &huma.Schema{Description: `User id of the team lead (integer or numeric string); null or "" removes the lead.`}
-}
-
 // teamWrite is the writable part of a team.
 type teamWrite struct {
-	Name               *string `json:"name"`
-	Description        *string `json:"description"`
-	TeamLeadID         leadRef `json:"team_lead_id"`
-	TeamLeadIDWritable leadRef `json:"team_lead_id_writable" doc:"Legacy alias of team_lead_id"`
-	IsActive           *bool   `json:"is_active"`
+	Name               *string     `json:"name"`
+	Description        *string     `json:"description"`
+	TeamLeadID         nullableRef `json:"team_lead_id"`
+	TeamLeadIDWritable nullableRef `json:"team_lead_id_writable" doc:"Legacy alias of team_lead_id"`
+	IsActive           *bool       `json:"is_active"`
 }
 
 func (w teamWrite) input() (identity.TeamInput, error) {
