@@ -24,8 +24,10 @@ type AlbaranStore interface {
 	// UpdateAlbaran applies edit to the document as it is inside the
 	// transaction, then the movement list (nil: movements untouched).
 	UpdateAlbaran(ctx context.Context, id int64, edit func(cur *Albaran) (*AlbaranEdit, error), movs *[]MovimientoEdit) error
-	// DeleteAlbaran removes a document with its extra pages and movements.
-	DeleteAlbaran(ctx context.Context, id int64) error
+	// DeleteAlbaran removes a document with its extra pages and movements,
+	// returning the file-store names of their images for the caller to
+	// delete once the transaction has committed.
+	DeleteAlbaran(ctx context.Context, id int64) ([]string, error)
 	// AlbaranDetalle reads one document with its companies, users and main
 	// document (not found when it does not exist).
 	AlbaranDetalle(ctx context.Context, id int64) (*AlbaranDetalle, error)
@@ -1058,7 +1060,7 @@ func (s *Service) UpdateAlbaran(ctx context.Context, id int64, in *AlbaranInput)
 
 // DeleteAlbaran deletes a document, its extra pages and its movements and
 // puts every touched item back as the remaining movements say.
-func (s *Service) DeleteAlbaran(ctx context.Context, id int64) error {
+func (s *Service) DeleteAlbaran(ctx context.Context, id int64) ([]string, error) {
 	return s.store.DeleteAlbaran(ctx, id)
 }
 

@@ -563,7 +563,21 @@ func (s *Server) registerAlbaranes() {
 			if err != nil {
 				return nil, err
 			}
-			return &struct{}{}, s.deps.Custody.DeleteAlbaran(ctx, id)
+			images, err := s.deps.Custody.DeleteAlbaran(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			// The document is gone; its scans must not outlive it. A file
+			// that fails to delete is logged, not an error for the caller.
+			for _, name := range images {
+				if s.deps.Files == nil {
+					break
+				}
+				if err := s.deps.Files.Delete(ctx, name); err != nil {
+					logger(ctx).Warn("deleting a document image", "file", name, "err", err)
+				}
+			}
+			return &struct{}{}, nil
 		})
 
 	Register(s.API, huma.Operation{OperationID: "albaranes-movimientos", Method: http.MethodGet, Path: "/api/albaranes/{id}/movimientos/", Tags: tags,

@@ -175,3 +175,36 @@ func TestCustodyDay(t *testing.T) {
 		}
 	})
 }
+
+// TestDeletingADocumentDeletesItsImage: a document's scan does not
+// outlive the document.
+func TestDeletingADocumentDeletesItsImage(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *database.DB) {
+		s := newStack(t, db)
+		u := s.user("archivo@example.org", "Archivo-Imagen-2026", identity.RoleCrypto)
+		tok := s.token(u.ID)
+		r := s.call("POST", "/api/albaranes/", tok, map[string]any{"tipo_documento": "INVENTARIO", "numero": "INV-IMG-1",
+			"articulos": []map[string]any{{"codigo": "IMG-1", "numero_serie": "S1"}}})
+		if r.status != 201 {
+			t.Fatalf("create: %d %s", r.status, r.body)
+		}
+		id := int64(decode[map[string]any](t, r)["id"].(float64))
+		png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+		if r := s.e2eUpload(fmt.Sprintf("/api/albaranes/%d/imagen-documento/", id), tok, "imagen_documento", "scan.png", png); r.status/100 != 2 {
+			t.Fatalf("attach image: %d %s", r.status, r.body)
+		}
+		var name string
+		if err := db.NewRaw("SELECT imagen_documento FROM albaranes WHERE id = ?", id).Scan(context.Background(), &name); err != nil || name == "" {
+			t.Fatalf("stored image name %q: %v", name, err)
+		}
+		if _, err := s.files.Stat(context.Background(), name); err != nil {
+			t.Fatalf("image not in the file store: %v", err)
+		}
+		if r := s.call("DELETE", fmt.Sprintf("/api/albaranes/%d/", id), tok, nil); r.status != 204 {
+			t.Fatalf("delete: %d %s", r.status, r.body)
+		}
+		if _, err := s.files.Stat(context.Background(), name); err == nil {
+			t.Error("the image outlived its document")
+		}
+	})
+}

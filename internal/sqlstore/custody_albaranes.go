@@ -806,8 +806,10 @@ func albDocKeys(ctx context.Context, tx bun.Tx, docs []int64) ([]custody.ItemKey
 
 // DeleteAlbaran deletes a document (a main document with its extra
 // pages), its movements, and recomputes every touched item once.
-func (s *Store) DeleteAlbaran(ctx context.Context, id int64) error {
-	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+func (s *Store) DeleteAlbaran(ctx context.Context, id int64) ([]string, error) {
+	var images []string
+	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		images = images[:0]
 		row, err := s.albLockDoc(ctx, tx, id)
 		if err != nil {
 			return err
@@ -823,6 +825,9 @@ func (s *Store) DeleteAlbaran(ctx context.Context, id int64) error {
 		ids := make([]int64, len(docs))
 		for i := range docs {
 			ids[i] = docs[i].ID
+			if docs[i].ImagenDocumento != "" {
+				images = append(images, docs[i].ImagenDocumento)
+			}
 		}
 		var movs []movAuditRow
 		if err := tx.NewRaw(`SELECT id, producto_id, numero_serie, albaran_id, tipo_movimiento, cantidad, cc, observaciones, descripcion
@@ -864,4 +869,8 @@ func (s *Store) DeleteAlbaran(ctx context.Context, id int64) error {
 		}
 		return albPruneProductos(ctx, tx, prods)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return images, nil
 }
