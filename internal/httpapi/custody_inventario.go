@@ -214,9 +214,9 @@ func appendJSONQuoted(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// HistorialMovimientoJSON is one movement of an item's history (legacy
-// MovimientoProductoSerializer without the unreliable inventario_actual).
-type HistorialMovimientoJSON struct {
+// MovimientoJSON is a movement in the legacy MovimientoProductoSerializer
+// shape, without the unreliable inventario_actual (an item's history).
+type MovimientoJSON struct {
 	ID                    int64   `json:"id"`
 	ProductoCodigo        string  `json:"producto_codigo"`
 	ProductoDescripcion   string  `json:"producto_descripcion"`
@@ -232,8 +232,16 @@ type HistorialMovimientoJSON struct {
 	Cantidad              int     `json:"cantidad"`
 	CC                    *int    `json:"cc"`
 	Observaciones         *string `json:"observaciones"`
-	PaginaOrigen          int     `json:"pagina_origen"`
-	PaginaID              int64   `json:"pagina_id"`
+	PaginaOrigen          int     `json:"pagina_origen" doc:"Page number of the document page the movement is on"`
+	PaginaID              int64   `json:"pagina_id" doc:"Id of that page"`
+}
+
+func movimientoJSON(m *custody.Movimiento) MovimientoJSON {
+	return MovimientoJSON{ID: m.ID, ProductoCodigo: m.ProductoCodigo, ProductoDescripcion: m.ProductoDescripcion,
+		NumeroSerie: m.NumeroSerie, Descripcion: m.Descripcion, AlbaranNumero: m.AlbaranNumero, AlbaranID: m.AlbaranID,
+		Fecha: isoTime(m.Fecha), TipoMovimiento: string(m.Tipo), TipoMovimientoDisplay: m.Tipo.Label(),
+		EstadoAnterior: string(m.EstadoAnterior), EstadoNuevo: string(m.EstadoNuevo), Cantidad: m.Cantidad, CC: m.CC,
+		Observaciones: m.Observaciones, PaginaOrigen: m.PaginaOrigen, PaginaID: m.AlbaranID}
 }
 
 // ResumenJSON is GET /api/inventario/resumen/.
@@ -442,7 +450,7 @@ func (s *Server) registerInventario() {
 		})
 	Register(s.API, huma.Operation{OperationID: "inventario-historial", Method: http.MethodGet, Path: "/api/inventario/{id}/historial/", Tags: tags,
 		Summary: "The movements of the item's product and serial, newest first"}, ver,
-		func(ctx context.Context, in *custodyIDInput) (*struct{ Body []HistorialMovimientoJSON }, error) {
+		func(ctx context.Context, in *custodyIDInput) (*struct{ Body []MovimientoJSON }, error) {
 			id, err := parseCustodyID(in.ID)
 			if err != nil {
 				return nil, err
@@ -451,15 +459,11 @@ func (s *Server) registerInventario() {
 			if err != nil {
 				return nil, err
 			}
-			out := make([]HistorialMovimientoJSON, len(ms))
-			for i, m := range ms {
-				out[i] = HistorialMovimientoJSON{ID: m.ID, ProductoCodigo: m.ProductoCodigo, ProductoDescripcion: m.ProductoDescripcion,
-					NumeroSerie: m.NumeroSerie, Descripcion: m.Descripcion, AlbaranNumero: m.AlbaranNumero, AlbaranID: m.AlbaranID,
-					Fecha: isoTime(m.Fecha), TipoMovimiento: string(m.Tipo), TipoMovimientoDisplay: m.Tipo.Label(),
-					EstadoAnterior: string(m.EstadoAnterior), EstadoNuevo: string(m.EstadoNuevo), Cantidad: m.Cantidad, CC: m.CC,
-					Observaciones: m.Observaciones, PaginaOrigen: m.PaginaOrigen, PaginaID: m.AlbaranID}
+			out := make([]MovimientoJSON, len(ms))
+			for i := range ms {
+				out[i] = movimientoJSON(&ms[i])
 			}
-			return &struct{ Body []HistorialMovimientoJSON }{Body: out}, nil
+			return &struct{ Body []MovimientoJSON }{Body: out}, nil
 		})
 	update := func(ctx context.Context, in *inventarioUpdateInput) (*struct{ Body InventarioJSON }, error) {
 		id, err := parseCustodyID(in.ID)

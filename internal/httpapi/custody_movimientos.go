@@ -25,34 +25,15 @@ type MovimientoInventarioActual struct {
 	Notas       *string `json:"notas"`
 }
 
-// MovimientoResource is a movement (legacy MovimientoProductoSerializer).
+// MovimientoResource is a movement (legacy MovimientoProductoSerializer)
+// with the item's current inventory row.
 type MovimientoResource struct {
-	ID                    int64                       `json:"id"`
-	ProductoCodigo        string                      `json:"producto_codigo"`
-	ProductoDescripcion   string                      `json:"producto_descripcion"`
-	NumeroSerie           string                      `json:"numero_serie"`
-	Descripcion           *string                     `json:"descripcion"`
-	AlbaranNumero         string                      `json:"albaran_numero"`
-	AlbaranID             int64                       `json:"albaran_id"`
-	Fecha                 string                      `json:"fecha"`
-	TipoMovimiento        string                      `json:"tipo_movimiento"`
-	TipoMovimientoDisplay string                      `json:"tipo_movimiento_display"`
-	EstadoAnterior        string                      `json:"estado_anterior"`
-	EstadoNuevo           string                      `json:"estado_nuevo"`
-	Cantidad              int                         `json:"cantidad"`
-	CC                    *int                        `json:"cc"`
-	Observaciones         *string                     `json:"observaciones"`
-	PaginaOrigen          int                         `json:"pagina_origen" doc:"Page number of the document page the movement is on"`
-	PaginaID              int64                       `json:"pagina_id" doc:"Id of that page"`
-	InventarioActual      *MovimientoInventarioActual `json:"inventario_actual" doc:"The item's current inventory row, null when there is none"`
+	MovimientoJSON
+	InventarioActual *MovimientoInventarioActual `json:"inventario_actual" doc:"The item's current inventory row, null when there is none"`
 }
 
 func movimientoResource(m *custody.MovimientoDetalle) MovimientoResource {
-	out := MovimientoResource{ID: m.ID, ProductoCodigo: m.ProductoCodigo, ProductoDescripcion: m.ProductoDescripcion, NumeroSerie: m.NumeroSerie,
-		Descripcion: m.Descripcion, AlbaranNumero: m.AlbaranNumero, AlbaranID: m.AlbaranID, Fecha: isoTime(m.Fecha),
-		TipoMovimiento: string(m.Tipo), TipoMovimientoDisplay: m.Tipo.Label(), EstadoAnterior: string(m.EstadoAnterior),
-		EstadoNuevo: string(m.EstadoNuevo), Cantidad: m.Cantidad, CC: m.CC, Observaciones: m.Observaciones,
-		PaginaOrigen: m.PaginaOrigen, PaginaID: m.AlbaranID}
+	out := MovimientoResource{MovimientoJSON: movimientoJSON(&m.Movimiento)}
 	if a := m.Actual; a != nil {
 		out.InventarioActual = &MovimientoInventarioActual{ID: a.ID, Estado: string(a.Estado), Descripcion: a.Descripcion,
 			NumeroSerie: a.NumeroSerie, Ubicacion: a.Ubicacion, Notas: a.Notas}
