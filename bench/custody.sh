@@ -156,8 +156,8 @@ fixed() { # fixed PATH C N: a fixed number of requests (the full list is too big
 	timeout 900 hey -disable-redirects -n "$n" -c "$c" -t 120 -H "Authorization: Bearer $token" "http://127.0.0.1:$port$path" >"$report" 2>&1
 	local rps p50 p99 ok other
 	rps="$(awk '$1 == "Requests/sec:" {printf "%.2f", $2}' "$report")"
-	p50="$(awk '$1 == "50%" && $2 == "in" {printf "%.2f", $3 * 1000}' "$report")"
-	p99="$(awk '$1 == "99%" && $2 == "in" {printf "%.2f", $3 * 1000}' "$report")"
+	p50="$(awk '($1 == "50%" || $1 == "50%%") && $2 == "in" {printf "%.2f", $3 * 1000}' "$report")"
+	p99="$(awk '($1 == "99%" || $1 == "99%%") && $2 == "in" {printf "%.2f", $3 * 1000}' "$report")"
 	[[ -n "$p99" ]] || p99="max $(awk '$1 == "Slowest:" {printf "%.2f", $2 * 1000}' "$report")"
 	ok="$(awk '/^Status code distribution:/ {s = 1; next} s && /^ *\[2[0-9][0-9]\]/ {n += $2} END {print n + 0}' "$report")"
 	other="$(awk '/^Status code distribution:/ {s = 1; next} s && /^ *\[[0-9]+\]/ && !/^ *\[2[0-9][0-9]\]/ {n += $2} END {print n + 0}' "$report")"

@@ -190,8 +190,8 @@ for p in "${paths[@]}"; do
 	fi
 
 	rps="$(awk '$1 == "Requests/sec:" {printf "%.1f", $2}' "$report")"
-	p50="$(awk '$1 == "50%" && $2 == "in" {print $3}' "$report")"
-	p99="$(awk '$1 == "99%" && $2 == "in" {print $3}' "$report")"
+	p50="$(awk '($1 == "50%" || $1 == "50%%") && $2 == "in" {print $3}' "$report")"
+	p99="$(awk '($1 == "99%" || $1 == "99%%") && $2 == "in" {print $3}' "$report")"
 	ok2xx="$(awk '/^Status code distribution:/ {s = 1; next} s && /^ *\[2[0-9][0-9]\]/ {n += $2} s && /^$/ {s = 0} END {print n + 0}' "$report")"
 	other="$(awk '/^Status code distribution:/ {s = 1; next} s && /^ *\[[0-9]+\]/ && !/^ *\[2[0-9][0-9]\]/ {n += $2} s && /^$/ {s = 0} END {print n + 0}' "$report")"
 	errs="$(awk '/^Error distribution:/ {s = 1; next} s && /^ *\[[0-9]+\]/ {n += substr($1, 2, length($1) - 2)} END {print n + 0}' "$report")"

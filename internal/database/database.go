@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -49,6 +50,8 @@ type DB struct {
 	// LISTEN/NOTIFY; nil on SQLite.
 	listener *pgxpool.Pool
 	river    riverdriver.Driver[*sql.Tx]
+	hooks    hooks
+	rebound  sync.Map // query → Rebind(query), for Query
 }
 
 // Options say where the database is.
@@ -114,7 +117,7 @@ func openPostgres(ctx context.Context, rawURL string, maxConns int) (*DB, error)
 	if cc.ConnectTimeout == 0 {
 		cc.ConnectTimeout = 2 * time.Second
 	}
-	sqldb := stdlib.OpenDB(*cc)
+	sqldb := sql.OpenDB(inlineConnector{stdlib.GetConnector(*cc)})
 	if maxConns <= 0 {
 		maxConns = 20
 	}
