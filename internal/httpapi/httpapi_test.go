@@ -282,3 +282,27 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestCompressionThreshold: bodies of 4 KiB or more are gzipped for a
+// client that accepts it; smaller ones go as they are.
+func TestCompressionThreshold(t *testing.T) {
+	s := newStack(t, dbtest.SQLite(t))
+	for _, tc := range []struct {
+		path string
+		gzip bool
+	}{
+		{"/api/schema/", true}, // hundreds of KiB
+		{"/health", false},     // a few bytes
+	} {
+		req := httptest.NewRequest("GET", tc.path, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		w := httptest.NewRecorder()
+		s.srv.Handler().ServeHTTP(w, req)
+		if w.Code != 200 {
+			t.Fatalf("%s: %d", tc.path, w.Code)
+		}
+		if got := w.Header().Get("Content-Encoding") == "gzip"; got != tc.gzip {
+			t.Errorf("%s: gzipped = %v, want %v (%d bytes)", tc.path, got, tc.gzip, w.Body.Len())
+		}
+	}
+}

@@ -144,12 +144,14 @@ func New(d Deps) *Server {
 	return s
 }
 
-// compress gzips responses larger than 1 KiB. Small bodies (most API
-// answers) are sent as they are: compressing them costs more CPU and
-// memory (a flate writer per in-flight response) than it saves. Streamed
-// responses stay streamed: the writer flushes through.
+// compress gzips responses of 4 KiB or more. Smaller bodies (most API
+// answers: a document is ~2 KiB) are sent as they are: compressing them
+// saves a packet or two and costs CPU and memory (a flate writer per
+// in-flight response) — measured on PostgreSQL, document detail went from
+// 3,383 to 3,734 req/s at c=50 when the threshold moved from 1 to 4 KiB.
+// Streamed responses stay streamed: the writer flushes through.
 func compress() func(http.Handler) http.Handler {
-	wrap, err := gzhttp.NewWrapper(gzhttp.MinSize(1024), gzhttp.CompressionLevel(5),
+	wrap, err := gzhttp.NewWrapper(gzhttp.MinSize(4096), gzhttp.CompressionLevel(5),
 		gzhttp.ContentTypes([]string{"application/json", "text/html", "text/plain", "text/csv", "application/vnd.oai.openapi+json"}))
 	if err != nil {
 		panic(err) // static options

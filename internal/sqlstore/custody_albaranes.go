@@ -51,9 +51,9 @@ type albViewRow struct {
 }
 
 // The users and the main document are scalar subqueries rather than
-// joins: PostgreSQL plans every statement (bun sends them with their
-// arguments inlined), and planning a six-way join cost about twice the
-// whole of this form.
+// joins: the list statements are sent with their arguments inlined, so
+// PostgreSQL plans each one, and planning a six-way join cost about twice
+// the whole of this form.
 const albSelect = `SELECT a.*, (SELECT u.username FROM users AS u WHERE u.id = a.created_by_id) AS created_by_username,
 	(SELECT u.username FROM users AS u WHERE u.id = a.updated_by_id) AS updated_by_username,
 	eo.id AS eo_id, eo.nombre AS eo_nombre, eo.direccion AS eo_direccion, eo.ciudad AS eo_ciudad, eo.codigo_postal AS eo_codigo_postal,
@@ -98,14 +98,14 @@ var errAlbaranNotFound = &errs.Error{Kind: errs.KindNotFound, Message: "Not foun
 
 // AlbaranDetalle reads one document in one query.
 func (s *Store) AlbaranDetalle(ctx context.Context, id int64) (*custody.AlbaranDetalle, error) {
-	var rows []albViewRow
-	if err := s.db.NewRaw(albSelect+albFrom+" WHERE a.id = ?", id).Scan(ctx, &rows); err != nil && !isNoRows(err) {
+	var row albViewRow
+	if err := s.db.QueryOne(ctx, &row, albSelect+albFrom+" WHERE a.id = ?", id); err != nil {
+		if isNoRows(err) {
+			return nil, errAlbaranNotFound
+		}
 		return nil, database.Translate(err)
 	}
-	if len(rows) == 0 {
-		return nil, errAlbaranNotFound
-	}
-	d := rows[0].detalle()
+	d := row.detalle()
 	return &d, nil
 }
 

@@ -189,8 +189,9 @@ func (s *itemScanner) detach() custody.Item {
 	return it
 }
 
-func queryItems(ctx context.Context, db bun.IDB, query string, args []any, withCount bool, fn func(*itemScanner) error) error {
-	rows, err := db.QueryContext(ctx, query, args...)
+// scanItems reads inventory rows into fn, one reused scanner, and closes
+// rows.
+func scanItems(rows *sql.Rows, err error, withCount bool, fn func(*itemScanner) error) error {
 	if err != nil {
 		return err
 	}
@@ -208,11 +209,18 @@ func queryItems(ctx context.Context, db bun.IDB, query string, args []any, withC
 }
 
 // ListInventario returns a page (or everything) and the total count.
+//
+// The inventory lists go through bun with their arguments inlined, not
+// through database.Query: their selectivity is in the LIKE patterns, and
+// a cached generic plan, which cannot see the pattern, scans every item
+// (measured on PostgreSQL: 1,279 req/s bound against ~2,000 inlined for a
+// product-code filter).
 func (s *Store) ListInventario(ctx context.Context, q custody.InventarioQuery) ([]custody.Item, int, error) {
 	query, args := s.inventarioSQL(q, true)
 	out := []custody.Item{}
 	total := 0
-	err := queryItems(ctx, s.db, query, args, true, func(sc *itemScanner) error {
+	rows, err := s.db.QueryLiteral(ctx, query, args...)
+	err = scanItems(rows, err, true, func(sc *itemScanner) error {
 		out = append(out, sc.detach())
 		total = int(sc.total)
 		return nil
@@ -232,7 +240,8 @@ func (s *Store) EachInventario(ctx context.Context, q custody.InventarioQuery, f
 	query, args := s.inventarioSQL(q, false)
 	if s.db.Engine == database.SQLite {
 		var items []custody.Item
-		if err := queryItems(ctx, s.db, query, args, false, func(sc *itemScanner) error {
+		rows, err := s.db.QueryLiteral(ctx, query, args...)
+		if err := scanItems(rows, err, false, func(sc *itemScanner) error {
 			items = append(items, sc.detach())
 			return nil
 		}); err != nil {
@@ -246,7 +255,8 @@ func (s *Store) EachInventario(ctx context.Context, q custody.InventarioQuery, f
 		return nil
 	}
 	var fnErr error
-	err := queryItems(ctx, s.db, query, args, false, func(sc *itemScanner) error {
+	rows, err := s.db.QueryLiteral(ctx, query, args...)
+	err = scanItems(rows, err, false, func(sc *itemScanner) error {
 		fnErr = fn(&sc.item)
 		return fnErr
 	})
@@ -258,7 +268,8 @@ func (s *Store) EachInventario(ctx context.Context, q custody.InventarioQuery, f
 
 func (s *Store) inventarioByID(ctx context.Context, db bun.IDB, id int64, lock string) (*custody.Item, error) {
 	var out *custody.Item
-	err := queryItems(ctx, db, inventarioSelect+s.inventarioFrom()+" WHERE i.id = ?"+lock, []any{id}, false, func(sc *itemScanner) error {
+	rows, err := db.QueryContext(ctx, inventarioSelect+s.inventarioFrom()+" WHERE i.id = ?"+lock, id)
+	err = scanItems(rows, err, false, func(sc *itemScanner) error {
 		it := sc.detach()
 		out = &it
 		return nil

@@ -116,7 +116,11 @@ func movDetalles(rows []movViewRow) []custody.MovimientoDetalle {
 func (s *Store) AlbaranMovimientos(ctx context.Context, id int64) ([]custody.MovimientoDetalle, error) {
 	var rows []movViewRow
 	q := movDocSQL("SELECT CAST(? AS BIGINT) UNION ALL SELECT x.id FROM albaranes AS x WHERE x.documento_principal_id = ?")
-	if err := s.db.NewRaw(q, id, id).Scan(ctx, &rows); err != nil && !isNoRows(err) {
+	r, err := s.db.Query(ctx, q, id, id)
+	if err == nil {
+		err = s.db.ScanRows(ctx, r, &rows)
+	}
+	if err != nil && !isNoRows(err) {
 		return nil, database.Translate(err)
 	}
 	if len(rows) == 0 {

@@ -11,8 +11,20 @@ import (
 
 // Store is the SQL implementation of the domain stores.
 type Store struct {
-	db *database.DB
+	db  *database.DB
+	sql statements
+}
+
+// statements are the hot read statements, rendered once (see
+// database.Query for why they are sent with bound arguments).
+type statements struct {
+	principalByID, principalByLegacyID string
 }
 
 // New returns a store on db.
-func New(db *database.DB) *Store { return &Store{db: db} }
+func New(db *database.DB) *Store {
+	return &Store{db: db, sql: statements{
+		principalByID:       principalSQL(db, "u.id = ?"),
+		principalByLegacyID: principalSQL(db, "u.legacy_hps_id = ?"),
+	}}
+}

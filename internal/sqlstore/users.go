@@ -256,26 +256,32 @@ type principalRow struct {
 // Principal loads a user with the permissions its role grants and the
 // active teams it leads, in one query.
 func (s *Store) Principal(ctx context.Context, userID int64) (*identity.Principal, error) {
-	return s.principal(ctx, "u.id = ?", userID)
+	return s.principal(ctx, s.sql.principalByID, userID)
 }
 
 // PrincipalByLegacyID resolves a user by its hps-system UUID (tokens of
 // the FastAPI service carry it).
 func (s *Store) PrincipalByLegacyID(ctx context.Context, legacyID string) (*identity.Principal, error) {
-	return s.principal(ctx, "u.legacy_hps_id = ?", legacyID)
+	return s.principal(ctx, s.sql.principalByLegacyID, legacyID)
 }
 
-func (s *Store) principal(ctx context.Context, where string, arg any) (*identity.Principal, error) {
+// principalSQL is the authentication statement selecting by where (with
+// one ? placeholder), rendered once per store: it runs on every request,
+// with its argument bound (database.Query).
+func principalSQL(db *database.DB, where string) string {
 	agg := "group_concat"
-	if s.db.Engine == database.Postgres {
+	if db.Engine == database.Postgres {
 		agg = "string_agg"
 	}
-	var row principalRow
-	err := selectUsers(s.db, &row).
+	return selectUsers(db, (*principalRow)(nil)).
 		ColumnExpr("(SELECT "+agg+"(rp.codename, ',') FROM role_permissions AS rp WHERE rp.role_id = u.role_id) AS perms").
 		ColumnExpr("(SELECT "+agg+"(CAST(lt.id AS TEXT), ',') FROM teams AS lt WHERE lt.lead_id = u.id AND lt.is_active) AS led_teams").
-		Where(where, arg).Scan(ctx)
-	if err != nil {
+		Where(where, bun.Safe("?")).String()
+}
+
+func (s *Store) principal(ctx context.Context, query string, arg any) (*identity.Principal, error) {
+	var row principalRow
+	if err := s.db.QueryOne(ctx, &row, query, arg); err != nil {
 		return nil, database.Translate(err)
 	}
 	p := &identity.Principal{User: row.user(), Perms: map[string]bool{}}
