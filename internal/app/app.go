@@ -16,6 +16,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/thot-security/thot/internal/clearance"
 	"github.com/thot-security/thot/internal/config"
 	"github.com/thot-security/thot/internal/custody"
 	"github.com/thot-security/thot/internal/database"
@@ -46,11 +47,13 @@ type App struct {
 	Identity *identity.Service
 	Auth     *identity.Auth
 	Custody  *custody.Service
-	Files    *filestore.Local
-	Jobs     *jobs.Client
-	Mailer   *mail.Mailer
-	HTTP     *httpapi.Server
-	opts     Options
+	// Clearance is the HPS domain.
+	Clearance *clearance.Service
+	Files     *filestore.Local
+	Jobs      *jobs.Client
+	Mailer    *mail.Mailer
+	HTTP      *httpapi.Server
+	opts      Options
 }
 
 // New opens and prepares everything, but serves nothing yet.
@@ -79,6 +82,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		db.Close()
 		return nil, err
 	}
+	if a.Clearance, err = newClearance(cfg, a.Store, a.Files, a.Identity, hasher); err != nil {
+		db.Close()
+		return nil, err
+	}
 
 	workers := river.NewWorkers()
 	periodic, err := a.registerWorkers(workers)
@@ -98,14 +105,32 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		return nil, err
 	}
 	a.Mailer = mail.NewMailer(a.Jobs)
+	a.Store.SetMailer(a.Mailer)
 	if opts.HTTP {
-		a.HTTP = httpapi.New(httpapi.Deps{Config: cfg, DB: db, Jobs: a.Jobs, Logger: log, Auth: a.Auth, Identity: a.Identity, Custody: a.Custody, Files: a.Files})
+		a.HTTP = httpapi.New(httpapi.Deps{Config: cfg, DB: db, Jobs: a.Jobs, Logger: log, Auth: a.Auth, Identity: a.Identity,
+			Custody: a.Custody, Files: a.Files, Clearance: a.Clearance})
 	}
 	if err := a.bootstrapAdmin(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return a, nil
+}
+
+// newClearance builds the HPS service from the configuration (validated
+// at load, so the parses cannot fail here but are checked anyway).
+func newClearance(cfg *config.Config, store *sqlstore.Store, files *filestore.Local, idsvc *identity.Service, hasher *identity.Hasher) (*clearance.Service, error) {
+	loc, err := time.LoadLocation(cfg.TimeZone)
+	if err != nil {
+		return nil, err
+	}
+	days, err := cfg.ReminderDays()
+	if err != nil {
+		return nil, err
+	}
+	return clearance.NewService(store, files, idsvc, hasher, clearance.Config{
+		FrontendURL: cfg.FrontendURL, ApprovalYears: cfg.HPSApprovalYears, ReminderDays: days, Location: loc,
+	}), nil
 }
 
 func dbURL(cfg *config.Config) string {

@@ -15,6 +15,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -74,6 +76,12 @@ type Config struct {
 	QueueAnalysis     int
 	QueueDefault      int
 	TimeZone          string
+
+	// HPS clearances
+	HPSApprovalYears   int
+	HPSReminderDays    []string
+	HPSExpiryCheckTime string
+	HPSPublicRateLimit int
 
 	// Mail out
 	SMTPHost      string
@@ -228,6 +236,18 @@ func (c *Config) Validate() error {
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
 		bad("THOT_TIMEZONE: %v", err)
 	}
+	if c.HPSApprovalYears < 1 || c.HPSApprovalYears > 20 {
+		bad("THOT_HPS_APPROVAL_YEARS: must be between 1 and 20")
+	}
+	if _, err := c.ReminderDays(); err != nil {
+		bad("THOT_HPS_REMINDER_DAYS: %v", err)
+	}
+	if _, _, err := c.ExpiryCheckAt(); err != nil {
+		bad("THOT_HPS_EXPIRY_CHECK_TIME: %v", err)
+	}
+	if c.HPSPublicRateLimit < 1 {
+		bad("THOT_HPS_PUBLIC_RATE_LIMIT: must be at least 1")
+	}
 	for _, q := range []int{c.QueueEmailWorkers, c.QueueAnalysis, c.QueueDefault} {
 		if q < 1 || q > 1000 {
 			bad("THOT_QUEUE_*_WORKERS: must be between 1 and 1000")
@@ -336,4 +356,32 @@ func (c *Config) EnsureSigningKey() (generated bool, err error) {
 	c.SecretKey = key
 	c.sources["THOT_SECRET_KEY"] = path + " (generated)"
 	return true, nil
+}
+
+// ReminderDays parses THOT_HPS_REMINDER_DAYS: distinct whole days before
+// expiry, 1..3650, largest first.
+func (c *Config) ReminderDays() ([]int, error) {
+	var out []int
+	seen := map[int]bool{}
+	for _, v := range c.HPSReminderDays {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 || n > 3650 {
+			return nil, fmt.Errorf("%q is not a number of days between 1 and 3650", v)
+		}
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(out)))
+	return out, nil
+}
+
+// ExpiryCheckAt parses THOT_HPS_EXPIRY_CHECK_TIME ("HH:MM", office time).
+func (c *Config) ExpiryCheckAt() (hour, minute int, err error) {
+	t, err := time.Parse("15:04", strings.TrimSpace(c.HPSExpiryCheckTime))
+	if err != nil {
+		return 0, 0, fmt.Errorf("%q is not a time of day (HH:MM)", c.HPSExpiryCheckTime)
+	}
+	return t.Hour(), t.Minute(), nil
 }

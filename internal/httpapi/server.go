@@ -22,6 +22,7 @@ import (
 	"github.com/klauspost/compress/gzhttp"
 	"riverqueue.com/riverui"
 
+	"github.com/thot-security/thot/internal/clearance"
 	"github.com/thot-security/thot/internal/config"
 	"github.com/thot-security/thot/internal/custody"
 	"github.com/thot-security/thot/internal/database"
@@ -50,6 +51,9 @@ type Deps struct {
 	Custody *custody.Service
 	// Files stores uploaded images and generated PDFs.
 	Files filestore.Store
+	// Clearance serves HPS requests, form links, templates, API keys and
+	// the browser-extension API.
+	Clearance *clearance.Service
 }
 
 // Server is the assembled HTTP application.
@@ -134,6 +138,7 @@ func New(d Deps) *Server {
 	s.registerMovimientos()
 	s.registerStaging()
 	s.registerAC21()
+	s.registerClearance()
 	if d.Jobs != nil {
 		s.mountAdminLogin()
 		s.mountJobsUI()

@@ -11,11 +11,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+
+	"github.com/thot-security/thot/internal/clearance"
 	"github.com/thot-security/thot/internal/custody"
 	"github.com/thot-security/thot/internal/database"
 	"github.com/thot-security/thot/internal/filestore"
 	"github.com/thot-security/thot/internal/httpapi"
 	"github.com/thot-security/thot/internal/identity"
+	"github.com/thot-security/thot/internal/jobs"
+	"github.com/thot-security/thot/internal/mail"
 	"github.com/thot-security/thot/internal/sqlstore"
 )
 
@@ -29,7 +34,11 @@ type stack struct {
 	hasher *identity.Hasher
 	cust   *custody.Service
 	files  *filestore.Local
-	srv    *httpapi.Server
+	// jobs is an insert-only River client (mail is queued, not sent);
+	// clear is the HPS service on it.
+	jobs  *jobs.Client
+	clear *clearance.Service
+	srv   *httpapi.Server
 }
 
 const testSigningKey = "thot-test-signing-key-0123456789abcdef"
@@ -46,9 +55,24 @@ func newStack(t testing.TB, db *database.DB) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httpapi.New(httpapi.Deps{Config: cfg, DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Auth: auth, Identity: svc, Custody: cust, Files: files})
-	return &stack{t: t, db: db, store: store, svc: svc, auth: auth, hasher: hasher, cust: cust, files: files, srv: srv}
+	workers := river.NewWorkers()
+	if err := mail.Register(workers, mail.WorkerDeps{DB: db, Sender: mail.NewSender(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))}); err != nil {
+		t.Fatal(err)
+	}
+	jc, err := jobs.New(db, workers, nil, jobs.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.SetMailer(mail.NewMailer(jc))
+	madrid, err := time.LoadLocation("Europe/Madrid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear := clearance.NewService(store, files, svc, hasher, clearance.Config{
+		FrontendURL: "https://thot.example.org", ApprovalYears: 5, ReminderDays: []int{270, 90, 30}, Location: madrid})
+	srv := httpapi.New(httpapi.Deps{Config: cfg, DB: db, Jobs: jc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Auth: auth, Identity: svc, Custody: cust, Files: files, Clearance: clear})
+	return &stack{t: t, db: db, store: store, svc: svc, auth: auth, hasher: hasher, cust: cust, files: files, jobs: jc, clear: clear, srv: srv}
 }
 
 // user creates an active user with a role and returns it.

@@ -28,6 +28,11 @@ const (
 	PermVerTodaLineaTemporal  = "productos.ver_toda_linea_temporal"
 	PermLimpiarLineaTemporal  = "productos.limpiar_toda_linea_temporal"
 
+	// HPS request decisions and machine keys (thot; the legacy checked
+	// role names for these).
+	PermGestionarSolicitudes = "hps.gestionar_solicitudes"
+	PermGestionarClavesAPI   = "hps.gestionar_claves_api"
+
 	PermProductosVer      = "productos.ver"
 	PermProductosEditar   = "productos.editar"
 	PermProductosEliminar = "productos.eliminar"
@@ -63,6 +68,8 @@ var Permissions = []PermissionInfo{
 	{PermVerTodasConversacion, "Ver todas las conversaciones del chat", "chat"},
 	{PermVerTodaLineaTemporal, "Ver la línea temporal de todos", "productos"},
 	{PermLimpiarLineaTemporal, "Limpiar la línea temporal de todos", "productos"},
+	{PermGestionarSolicitudes, "Tramitar, aprobar y rechazar solicitudes HPS", "hps"},
+	{PermGestionarClavesAPI, "Gestionar claves API (extensión del navegador)", "hps"},
 	{PermProductosVer, "Ver catálogo, inventario, albaranes y movimientos", "productos"},
 	{PermProductosEditar, "Crear y modificar albaranes, movimientos y catálogo", "productos"},
 	{PermProductosEliminar, "Eliminar albaranes, movimientos y productos", "productos"},

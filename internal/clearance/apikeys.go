@@ -1,0 +1,4 @@
+package clearance
+
+// KeyStore is the persistence this part of the domain needs.
+type KeyStore interface{}

@@ -1,0 +1,4 @@
+package clearance
+
+// ExpiryStore is the persistence this part of the domain needs.
+type ExpiryStore interface{}

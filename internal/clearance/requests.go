@@ -1,0 +1,4 @@
+package clearance
+
+// RequestStore is the persistence this part of the domain needs.
+type RequestStore interface{}

@@ -1,0 +1,16 @@
+package httpapi
+
+// HPS clearances: the Django routes under /api/hps/ and /api/extension/
+// (primary contract) and the FastAPI /api/v1/hps/ and /api/v1/extension/
+// routes deployed clients still call, served by the same handlers.
+// docs/api-compat.md maps the FastAPI routes to the new ones.
+func (s *Server) registerClearance() {
+	if s.deps.Clearance == nil {
+		return
+	}
+	s.registerHPSRequests()
+	s.registerHPSTemplates()
+	s.registerHPSTokens()
+	s.registerAPIKeys()
+	s.registerExtension()
+}
