@@ -10,7 +10,10 @@
 package clearance
 
 import (
+	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Status is a request's state.
@@ -247,3 +250,10 @@ type APIKey struct {
 
 // ScopeExtension is the browser extension's API-key scope.
 const ScopeExtension = "extension"
+
+// ValidID reports whether id is a UUID in canonical form (request and
+// token ids); anything else cannot name a request.
+func ValidID(id string) bool {
+	u, err := uuid.Parse(id)
+	return err == nil && u.String() == strings.ToLower(id)
+}

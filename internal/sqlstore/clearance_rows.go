@@ -144,30 +144,6 @@ func insertRequest(ctx context.Context, tx bun.Tx, r *clearance.Request) error {
 	return nil
 }
 
-// requestForUpdate reads a request with its applicant's teams inside tx,
-// locking the row on PostgreSQL.
-func (s *Store) requestForUpdate(ctx context.Context, tx bun.Tx, id string) (*clearance.Request, error) {
-	var row requestRow
-	q := tx.NewSelect().Model(&row).Where("h.id = ?", id)
-	if s.db.Engine == database.Postgres {
-		q = q.For("UPDATE")
-	}
-	if err := q.Scan(ctx); err != nil {
-		if isNoRows(err) {
-			return nil, errs.NotFound("HPS request")
-		}
-		return nil, err
-	}
-	r := row.request()
-	if r.UserID != nil {
-		if err := tx.NewRaw("SELECT CAST(team_id AS TEXT) FROM team_memberships WHERE user_id = ? AND is_active", *r.UserID).
-			Scan(ctx, &r.ApplicantTeams); err != nil && !isNoRows(err) {
-			return nil, err
-		}
-	}
-	return r, nil
-}
-
 // updateRequest writes every column of r back (updated_at = now).
 func updateRequest(ctx context.Context, tx bun.Tx, r *clearance.Request, now time.Time) error {
 	r.UpdatedAt = now
