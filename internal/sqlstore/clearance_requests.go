@@ -3,10 +3,13 @@ package sqlstore
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 
+	"github.com/thot-security/thot/internal/audit"
 	"github.com/thot-security/thot/internal/clearance"
+	"github.com/thot-security/thot/internal/custody"
 	"github.com/thot-security/thot/internal/database"
 	"github.com/thot-security/thot/internal/errs"
 )
@@ -95,4 +98,199 @@ func (s *Store) requestForUpdate(ctx context.Context, tx bun.Tx, id string) (*cl
 		return nil, errs.NotFound("HPS request")
 	}
 	return rows[0].view(), nil
+}
+
+// actionHPSStatus is the audit action of a status change (edits of notes
+// or expiry are plain updates).
+const actionHPSStatus = "status_change"
+
+// RequestApplicant finds a request's account by id, else by e-mail, with
+// its active team memberships, in one statement.
+func (s *Store) RequestApplicant(ctx context.Context, id *int64, email string) (*clearance.Applicant, error) {
+	agg := "group_concat"
+	if s.db.Engine == database.Postgres {
+		agg = "string_agg"
+	}
+	q := `SELECT u.id, u.email, u.first_name, u.last_name,
+	(SELECT ` + agg + `(CAST(tm.team_id AS TEXT), ',') FROM team_memberships AS tm WHERE tm.user_id = u.id AND tm.is_active) AS teams
+FROM users AS u WHERE `
+	var arg any
+	if id != nil {
+		q, arg = q+"u.id = ?", *id
+	} else {
+		q, arg = q+"lower(u.email) = ? ORDER BY u.id LIMIT 1", strings.ToLower(strings.TrimSpace(email))
+	}
+	var row struct {
+		ID        int64   `bun:"id"`
+		Email     string  `bun:"email"`
+		FirstName string  `bun:"first_name"`
+		LastName  string  `bun:"last_name"`
+		Teams     *string `bun:"teams"`
+	}
+	if err := s.db.NewRaw(q, arg).Scan(ctx, &row); err != nil {
+		if isNoRows(err) {
+			return nil, errs.NotFound("User")
+		}
+		return nil, database.Translate(err)
+	}
+	a := &clearance.Applicant{Person: clearance.Person{ID: row.ID, Email: row.Email, FirstName: row.FirstName, LastName: row.LastName}}
+	if row.Teams != nil && *row.Teams != "" {
+		a.Teams = strings.Split(*row.Teams, ",")
+	}
+	return a, nil
+}
+
+// CreateRequest inserts r and its audit entry in one transaction.
+func (s *Store) CreateRequest(ctx context.Context, r *clearance.Request) error {
+	return database.Translate(s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := insertRequest(ctx, tx, r); err != nil {
+			return err
+		}
+		return writeAudit(ctx, tx, audit.Entry{Action: audit.ActionCreate, TableName: "hps_requests", RecordID: r.ID, NewValues: requestAudit(r)})
+	}))
+}
+
+// requestWhere renders q's scope and filters on requests alias h.
+// Team membership (not the primary team) decides both the team scope and
+// the team filter.
+func requestWhere(q clearance.RequestQuery) (string, []any) {
+	conds := []string{"1 = 1"}
+	var args []any
+	add := func(c string, a ...any) { conds = append(conds, c); args = append(args, a...) }
+	if !q.Scope.All {
+		if len(q.Scope.LedTeams) > 0 {
+			add("(h.user_id = ? OR h.user_id IN (SELECT tm.user_id FROM team_memberships AS tm WHERE tm.is_active AND tm.team_id IN (?)))",
+				q.Scope.UserID, bun.In(q.Scope.LedTeams))
+		} else {
+			add("h.user_id = ?", q.Scope.UserID)
+		}
+	}
+	if len(q.Statuses) > 0 {
+		ss := make([]string, len(q.Statuses))
+		for i, st := range q.Statuses {
+			ss[i] = string(st)
+		}
+		add("h.status IN (?)", bun.In(ss))
+	}
+	if q.RequestType != "" {
+		add("h.request_type = ?", string(q.RequestType))
+	}
+	if q.FormType != "" {
+		add("h.form_type = ?", string(q.FormType))
+	}
+	if q.UserID != nil {
+		add("h.user_id = ?", *q.UserID)
+	}
+	if q.TeamID != "" {
+		add("h.user_id IN (SELECT tf.user_id FROM team_memberships AS tf WHERE tf.is_active AND tf.team_id = ?)", q.TeamID)
+	}
+	if q.ExpiresBefore != nil {
+		add("h.expires_at <= ?", *dateUTC(q.ExpiresBefore))
+	}
+	if q.ExpiringFrom != nil && q.ExpiringTo != nil {
+		add("h.status = 'approved' AND h.expires_at >= ? AND h.expires_at <= ?", *dateUTC(q.ExpiringFrom), *dateUTC(q.ExpiringTo))
+	}
+	if strings.TrimSpace(q.Search) != "" {
+		add("h.search LIKE ? ESCAPE '!'", custodyLike(custody.Fold(q.Search)))
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// ListRequests reads a page of requests with their people, the
+// applicants' teams and the total count, in one statement.
+func (s *Store) ListRequests(ctx context.Context, q clearance.RequestQuery) ([]clearance.Request, int, error) {
+	where, args := requestWhere(q)
+	order := " ORDER BY h.created_at DESC, h.id DESC"
+	if q.Ascending {
+		order = " ORDER BY h.created_at ASC, h.id ASC"
+	}
+	query := strings.Replace(s.requestViewSQL(), "SELECT h.*,", "SELECT h.*, count(*) OVER () AS full_count,", 1) +
+		" WHERE " + where + order + limitSQL(q.Limit, q.Offset)
+	var rows []requestViewRow
+	if err := s.db.NewRaw(query, args...).Scan(ctx, &rows); err != nil && !isNoRows(err) {
+		return nil, 0, database.Translate(err)
+	}
+	out := make([]clearance.Request, len(rows))
+	total := 0
+	for i := range rows {
+		out[i] = *rows[i].view()
+		total = rows[i].FullCount
+	}
+	return out, total, nil
+}
+
+// RequestStats counts by status and type, and the approved requests
+// expiring by expiringBy, in one statement.
+func (s *Store) RequestStats(ctx context.Context, q clearance.RequestQuery, expiringBy time.Time) (*clearance.RequestStats, error) {
+	where, args := requestWhere(q)
+	today := time.Now().UTC()
+	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
+	n := func(cond string) string { return "COALESCE(SUM(CASE WHEN " + cond + " THEN 1 ELSE 0 END), 0)" }
+	query := `SELECT count(*), ` + n("h.status = 'pending'") + `, ` + n("h.status = 'waiting_dps'") + `, ` + n("h.status = 'submitted'") + `, ` +
+		n("h.status = 'approved'") + `, ` + n("h.status = 'rejected'") + `, ` + n("h.status = 'expired'") + `, ` +
+		n("h.request_type = 'new'") + `, ` + n("h.request_type = 'renewal'") + `, ` + n("h.request_type = 'transfer'") + `, ` +
+		n("h.status = 'approved' AND h.expires_at >= ? AND h.expires_at <= ?") + ` FROM hps_requests AS h WHERE ` + where
+	args = append([]any{today, *dateUTC(&expiringBy)}, args...)
+	var st clearance.RequestStats
+	if err := s.db.NewRaw(query, args...).Scan(ctx, &st.Total, &st.Pending, &st.WaitingDPS, &st.Submitted, &st.Approved,
+		&st.Rejected, &st.Expired, &st.New, &st.Renewal, &st.Transfer, &st.ExpiringSoon); err != nil {
+		return nil, database.Translate(err)
+	}
+	return &st, nil
+}
+
+// ApplyTransition locks the request, lets decide choose its next state
+// and mail, then writes, audits and queues the mail in the same
+// transaction; the result is read back with its people.
+func (s *Store) ApplyTransition(ctx context.Context, id string, decide func(cur *clearance.Request) (*clearance.Request, []clearance.Notice, error)) (*clearance.Request, error) {
+	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		cur, err := s.requestForUpdate(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		next, notices, err := decide(cur)
+		if err != nil {
+			return err
+		}
+		if err := updateRequest(ctx, tx, next, time.Now().UTC()); err != nil {
+			return err
+		}
+		action := audit.ActionUpdate
+		if next.Status != cur.Status {
+			action = actionHPSStatus
+		}
+		if err := writeAudit(ctx, tx, audit.Entry{Action: action, TableName: "hps_requests", RecordID: id,
+			OldValues: requestAudit(cur), NewValues: requestAudit(next)}); err != nil {
+			return err
+		}
+		return s.enqueueNotices(ctx, tx, notices)
+	})
+	if err != nil {
+		return nil, database.Translate(err)
+	}
+	return s.RequestByID(ctx, id)
+}
+
+// DeleteRequest locks, checks, deletes and audits a request in one
+// transaction and returns what was deleted.
+func (s *Store) DeleteRequest(ctx context.Context, id string, check func(cur *clearance.Request) error) (*clearance.Request, error) {
+	var gone *clearance.Request
+	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		cur, err := s.requestForUpdate(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := check(cur); err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().Model((*requestRow)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
+			return err
+		}
+		gone = cur
+		return writeAudit(ctx, tx, audit.Entry{Action: audit.ActionDelete, TableName: "hps_requests", RecordID: id, OldValues: requestAudit(cur)})
+	})
+	if err != nil {
+		return nil, database.Translate(err)
+	}
+	return gone, nil
 }
