@@ -193,7 +193,12 @@ func (a *App) registerWorkers(workers *river.Workers) ([]*river.PeriodicJob, err
 		return nil, err
 	}
 	river.AddWorker(workers, &pruneTokensWorker{app: a})
+	river.AddWorker(workers, &hpsExpiryWorker{app: a})
 	loc, err := time.LoadLocation(a.Config.TimeZone)
+	if err != nil {
+		return nil, err
+	}
+	expHour, expMinute, err := a.Config.ExpiryCheckAt()
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +206,31 @@ func (a *App) registerWorkers(workers *river.Workers) ([]*river.PeriodicJob, err
 		river.NewPeriodicJob(jobs.Daily{Hour: 3, Minute: 30, Location: loc},
 			func() (river.JobArgs, *river.InsertOpts) { return pruneTokensArgs{}, nil },
 			&river.PeriodicJobOpts{ID: "identity.prune_tokens"}),
+		river.NewPeriodicJob(jobs.Daily{Hour: expHour, Minute: expMinute, Location: loc},
+			func() (river.JobArgs, *river.InsertOpts) { return hpsExpiryArgs{}, nil },
+			&river.PeriodicJobOpts{ID: "clearance.expiry"}),
 	}, nil
+}
+
+// hpsExpiryArgs runs the daily HPS expiry check: approved clearances past
+// their date become expired, and renewal reminders go out at the
+// configured distances (clearance.Service.RunExpiry; safe to repeat, so a
+// retried or doubled run sends nothing twice).
+type hpsExpiryArgs struct{}
+
+func (hpsExpiryArgs) Kind() string { return "clearance.expiry" }
+
+type hpsExpiryWorker struct {
+	river.WorkerDefaults[hpsExpiryArgs]
+	app *App
+}
+
+func (w *hpsExpiryWorker) Work(ctx context.Context, job *river.Job[hpsExpiryArgs]) error {
+	rep, err := w.app.Clearance.RunExpiry(ctx)
+	if err == nil {
+		w.app.Log.Info("HPS expiry check", "expired", rep.Expired, "reminders", rep.Reminders)
+	}
+	return err
 }
 
 // pruneTokensArgs runs the daily clean-up of expired token rows.

@@ -9,6 +9,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/thot-security/thot/internal/audit"
+	"github.com/thot-security/thot/internal/clearance"
 	"github.com/thot-security/thot/internal/errs"
 	"github.com/thot-security/thot/internal/identity"
 )
@@ -22,7 +23,9 @@ import (
 //     teams are read from the database on every request;
 //  3. a user with a temporary password may only call the operations marked
 //     AllowPasswordChange (change password, own profile, refresh, logout);
-//  4. "staff" needs is_staff, "permission" needs the codename.
+//  4. "staff" needs is_staff, "permission" needs the codename;
+//  5. "api-key" operations take an API key instead (apiKeyMiddleware),
+//     never a JWT.
 //
 // Authorization never looks at token claims beyond the user id.
 
@@ -148,6 +151,10 @@ func (s *Server) authMiddleware(hctx huma.Context, next func(huma.Context)) {
 		next(hctx)
 		return
 	}
+	if a.Kind == "api-key" {
+		s.apiKeyMiddleware(hctx, a, next)
+		return
+	}
 	if s.deps.Auth == nil {
 		s.writeHumaError(hctx, errs.New(errs.KindUnavailable, "Authentication is not configured."))
 		return
@@ -167,6 +174,53 @@ func (s *Server) authMiddleware(hctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	next(huma.WithContext(hctx, withPrincipal(hctx.Context(), p)))
+}
+
+type ctxKeyAPIKey struct{}
+
+// APIKeyFrom returns the API key that authenticated the call, nil on
+// routes that are not "api-key".
+func APIKeyFrom(ctx context.Context) *clearance.APIKey {
+	k, _ := ctx.Value(ctxKeyAPIKey{}).(*clearance.APIKey)
+	return k
+}
+
+var errAPIKeyRequired = &errs.Error{Kind: errs.KindUnauthenticated, Code: "api_key_required",
+	Message: "Esta ruta requiere una clave API: «Authorization: Api-Key <clave>» o «X-API-Key: <clave>»."}
+
+// presentedAPIKey reads `Authorization: Api-Key <key>` (scheme matched
+// case-insensitively), else `X-API-Key: <key>`; "" when neither.
+func presentedAPIKey(authorization, xAPIKey string) string {
+	if scheme, key, ok := strings.Cut(strings.TrimSpace(authorization), " "); ok && strings.EqualFold(scheme, "Api-Key") {
+		return strings.TrimSpace(key)
+	}
+	return strings.TrimSpace(xAPIKey)
+}
+
+// apiKeyMiddleware authenticates an "api-key" operation: only a live key
+// of the operation's scope passes (a JWT does not); the key becomes the
+// audit actor ("api-key:<name>", no user), so every change made through
+// it is recorded under its name.
+func (s *Server) apiKeyMiddleware(hctx huma.Context, a Access, next func(huma.Context)) {
+	if s.deps.Clearance == nil {
+		s.writeHumaError(hctx, errs.New(errs.KindUnavailable, "API keys are not configured."))
+		return
+	}
+	key := presentedAPIKey(hctx.Header("Authorization"), hctx.Header("X-API-Key"))
+	if key == "" {
+		s.writeHumaError(hctx, errAPIKeyRequired)
+		return
+	}
+	k, err := s.deps.Clearance.AuthenticateKey(hctx.Context(), key, a.Scope)
+	if err != nil {
+		s.writeHumaError(hctx, err)
+		return
+	}
+	ctx := hctx.Context()
+	actor := audit.ActorFrom(ctx)
+	actor.UserID, actor.Name = nil, k.AuditName()
+	ctx = context.WithValue(audit.WithActor(ctx, actor), ctxKeyAPIKey{}, k)
+	next(huma.WithContext(hctx, ctx))
 }
 
 // writeHumaError renders err from inside a huma middleware.

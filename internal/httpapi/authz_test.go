@@ -18,7 +18,7 @@ var pathParam = regexp.MustCompile(`\{[^}]+\}`)
 // TestRouteRoleMatrix walks every registered operation with anonymous and
 // with a user of each seeded role, and checks the answer against the
 // operation's declared rule (the table in docs/api.md): anonymous → 401
-// on anything not public; a role without the permission → 403
+// on anything not public; any role's JWT → 401 on an API-key route; a role without the permission → 403
 // permission_denied; a role with it → never 401 nor permission_denied
 // (a 400/404/409 about the dummy input is fine). Routes without a rule
 // fail TestRouteTableIsCurrent.
@@ -57,6 +57,15 @@ func TestRouteRoleMatrix(t *testing.T) {
 			}
 			for _, role := range roles {
 				r := s.call(route.Method, path, tokens[role], body)
+				if route.Access.Kind == "api-key" {
+					// Machine routes take an API key only: a user's JWT,
+					// whatever the role, is refused as no credentials.
+					if r.status != 401 || !strings.Contains(r.body, "api_key_required") {
+						t.Errorf("%s %s as %s with a JWT: %d %s, want 401 api_key_required", route.Method, route.Path, role, r.status, r.body)
+					}
+					checked++
+					continue
+				}
 				allowed := allows(principals[role], route.Access)
 				denied := r.status == 403 && permissionDenied(r.body)
 				switch {
@@ -76,8 +85,12 @@ func TestRouteRoleMatrix(t *testing.T) {
 	})
 }
 
+// allows is whether a user's JWT passes the rule; an "api-key" rule is
+// never passed by a user (TestRouteRoleMatrix expects 401 there).
 func allows(p *identity.Principal, a httpapi.Access) bool {
 	switch a.Kind {
+	case "api-key":
+		return false
 	case "authenticated":
 		return true
 	case "staff":

@@ -1,3 +1,171 @@
 package httpapi
 
-func (s *Server) registerExtension() {}
+import (
+	"context"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/thot-security/thot/internal/clearance"
+)
+
+// The browser-extension API: the legacy paths and JSON keys (Django
+// /api/extension/…/ with trailing slashes, FastAPI /api/v1/extension/…
+// without), served by one set of handlers, but only to an API key of
+// scope "extension" (APIKey in routes.go). Status changes go through the
+// state machine as the extension actor and touch only the open request of
+// the document number; the audit actor is the key's name.
+
+// ExtensionPersonFields are the applicant fields the extension copies into
+// the government form (legacy keys).
+type ExtensionPersonFields struct {
+	TipoDocumento   string `json:"tipo_documento" doc:"Document type code (206 DNI/NIF, 207 NIE, …)"`
+	NumeroDocumento string `json:"numero_documento"`
+	FechaNacimiento string `json:"fecha_nacimiento" doc:"ISO date"`
+	Nombre          string `json:"nombre"`
+	PrimerApellido  string `json:"primer_apellido"`
+	SegundoApellido string `json:"segundo_apellido"`
+	Nacionalidad    string `json:"nacionalidad" doc:"Nationality code (1 = España)"`
+	LugarNacimiento string `json:"lugar_nacimiento"`
+	Correo          string `json:"correo"`
+	Telefono        string `json:"telefono"`
+	Operacion       string `json:"operacion" doc:"request_type: new, renewal or transfer"`
+}
+
+// ExtensionPersonJSON is one pending request in the persons list.
+type ExtensionPersonJSON struct {
+	ExtensionPersonFields
+	HPSType string `json:"hps_type" doc:"form_type: solicitud or traslado"`
+}
+
+// ExtensionPersonStatusJSON is the request of one document number.
+type ExtensionPersonStatusJSON struct {
+	ExtensionPersonFields
+	Estado string `json:"estado"`
+}
+
+// ExtensionResultJSON answers a status change (legacy {success, message}).
+type ExtensionResultJSON struct {
+	Success bool   `json:"success"`
+	Message string `json:"message"`
+	Estado  string `json:"estado"`
+}
+
+func extensionFields(r *clearance.Request) ExtensionPersonFields {
+	return ExtensionPersonFields{TipoDocumento: r.DocumentType, NumeroDocumento: r.DocumentNumber,
+		FechaNacimiento: r.BirthDate.Format(time.DateOnly), Nombre: r.FirstName, PrimerApellido: r.FirstLastName,
+		SegundoApellido: r.SecondLastName, Nacionalidad: r.Nationality, LugarNacimiento: r.BirthPlace,
+		Correo: r.Email, Telefono: r.Phone, Operacion: string(r.RequestType)}
+}
+
+type extensionPersonsInput struct {
+	Tipo string `query:"tipo" doc:"solicitud (new requests), traslado (transfers); anything else: all pending"`
+}
+
+type extensionDocInput struct {
+	Doc string `path:"numero_documento" doc:"Document number (DNI/NIE)"`
+}
+
+type extensionStatusInput struct {
+	Doc  string `path:"numero_documento" doc:"Document number (DNI/NIE)"`
+	Body struct {
+		Estado string `json:"estado" doc:"Target state; the extension may only reach submitted"`
+	}
+}
+
+type extensionPDFOutput struct {
+	ContentType         string `header:"Content-Type"`
+	ContentLength       string `header:"Content-Length"`
+	ContentDisposition  string `header:"Content-Disposition"`
+	XContentTypeOptions string `header:"X-Content-Type-Options"`
+	CacheControl        string `header:"Cache-Control"`
+	Body                func(huma.Context)
+}
+
+// extensionRoute registers one operation under both prefixes: Django's
+// (trailing slash) and FastAPI's (none).
+func extensionRoute[I, O any](s *Server, id, method, path, summary string, h func(context.Context, *I) (*O, error), op huma.Operation) {
+	for _, v := range []struct{ id, path string }{
+		{"extension-" + id, "/api/extension" + path + "/"},
+		{"v1-extension-" + id, "/api/v1/extension" + path},
+	} {
+		o := op
+		o.OperationID, o.Method, o.Path, o.Summary, o.Tags = v.id, method, v.path, summary, []string{"extension"}
+		Register(s.API, o, APIKey(clearance.ScopeExtension), h)
+	}
+}
+
+func (s *Server) registerExtension() {
+	extensionRoute(s, "personas", http.MethodGet, "/personas", "Pending requests to copy into the government form",
+		func(ctx context.Context, in *extensionPersonsInput) (*struct{ Body []ExtensionPersonJSON }, error) {
+			rs, err := s.deps.Clearance.ExtensionPersons(ctx, in.Tipo)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]ExtensionPersonJSON, len(rs))
+			for i := range rs {
+				out[i] = ExtensionPersonJSON{ExtensionPersonFields: extensionFields(&rs[i]), HPSType: string(rs[i].FormType)}
+			}
+			return &struct{ Body []ExtensionPersonJSON }{Body: out}, nil
+		}, huma.Operation{})
+	extensionRoute(s, "persona", http.MethodGet, "/persona/{numero_documento}", "The open request of a document number, else its latest, with its state",
+		func(ctx context.Context, in *extensionDocInput) (*struct{ Body ExtensionPersonStatusJSON }, error) {
+			r, err := s.deps.Clearance.ExtensionPerson(ctx, in.Doc)
+			if err != nil {
+				return nil, err
+			}
+			return &struct{ Body ExtensionPersonStatusJSON }{Body: ExtensionPersonStatusJSON{ExtensionPersonFields: extensionFields(r), Estado: string(r.Status)}}, nil
+		}, huma.Operation{})
+	extensionRoute(s, "solicitud-estado", http.MethodPut, "/solicitud/{numero_documento}/estado",
+		"Set the state of the document number's open request (state machine: only submitted)",
+		func(ctx context.Context, in *extensionStatusInput) (*struct{ Body ExtensionResultJSON }, error) {
+			to, err := clearance.ParseExtensionStatus(in.Body.Estado)
+			if err != nil {
+				return nil, err
+			}
+			return s.extensionSet(ctx, in.Doc, to, "")
+		}, huma.Operation{})
+	extensionRoute(s, "solicitud-enviada", http.MethodPut, "/solicitud/{numero_documento}/enviada",
+		"Mark the document number's open request as submitted",
+		func(ctx context.Context, in *extensionDocInput) (*struct{ Body ExtensionResultJSON }, error) {
+			return s.extensionSet(ctx, in.Doc, clearance.Submitted, "")
+		}, huma.Operation{})
+	extensionRoute(s, "traslado-enviado", http.MethodPut, "/traslado/{numero_documento}/enviado",
+		"Mark the document number's open transfer (traslado) as submitted",
+		func(ctx context.Context, in *extensionDocInput) (*struct{ Body ExtensionResultJSON }, error) {
+			return s.extensionSet(ctx, in.Doc, clearance.Submitted, clearance.Traslado)
+		}, huma.Operation{})
+	extensionRoute(s, "traslado-pdf", http.MethodGet, "/traslado/{numero_documento}/pdf",
+		"The filled transfer PDF of the document number's open traslado (attachment)",
+		func(ctx context.Context, in *extensionDocInput) (*extensionPDFOutput, error) {
+			r, rc, obj, err := s.deps.Clearance.TransferPDF(ctx, in.Doc)
+			if err != nil {
+				return nil, err
+			}
+			return &extensionPDFOutput{ContentType: "application/pdf", ContentLength: strconv.FormatInt(obj.Size, 10),
+				ContentDisposition:  mime.FormatMediaType("attachment", map[string]string{"filename": r.ApplicantName() + " - Traslado HPS.pdf"}),
+				XContentTypeOptions: "nosniff", CacheControl: "private, no-store",
+				Body: func(hctx huma.Context) {
+					defer rc.Close()
+					hctx.SetStatus(http.StatusOK)
+					_, _ = io.Copy(hctx.BodyWriter(), rc)
+				}}, nil
+		}, huma.Operation{Responses: map[string]*huma.Response{"200": {Description: "The PDF",
+			Content: map[string]*huma.MediaType{"application/pdf": {}}}}})
+}
+
+func (s *Server) extensionSet(ctx context.Context, doc string, to clearance.Status, form clearance.FormType) (*struct{ Body ExtensionResultJSON }, error) {
+	r, changed, err := s.deps.Clearance.ExtensionSetStatus(ctx, doc, to, form)
+	if err != nil {
+		return nil, err
+	}
+	msg := "Solicitud " + r.DocumentNumber + " actualizada a «" + string(r.Status) + "»."
+	if !changed {
+		msg = "La solicitud " + r.DocumentNumber + " ya estaba en estado «" + string(r.Status) + "»."
+	}
+	return &struct{ Body ExtensionResultJSON }{Body: ExtensionResultJSON{Success: true, Message: msg, Estado: string(r.Status)}}, nil
+}

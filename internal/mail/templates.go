@@ -98,15 +98,17 @@ type (
 	}
 )
 
-// UrgencyLabel is the label an expiry reminder carries for daysLeft.
+// UrgencyLabel is the label an expiry reminder carries for daysLeft: the
+// legacy tiers (≤ 30 days URGENTE, ≤ 90 IMPORTANTE, else INFORMATIVO),
+// which line up with the default reminder distances 30, 90 and 270.
 func UrgencyLabel(daysLeft int) string {
 	switch {
-	case daysLeft <= 7:
-		return "URGENTE"
 	case daysLeft <= 30:
+		return "URGENTE"
+	case daysLeft <= 90:
 		return "IMPORTANTE"
 	default:
-		return "RECORDATORIO"
+		return "INFORMATIVO"
 	}
 }
 

@@ -130,8 +130,11 @@ func TestRenderContent(t *testing.T) {
 		{5, "[URGENTE] Su HPS caduca en 5 días – 12345678Z"},
 		{1, "[URGENTE] Su HPS caduca mañana – 12345678Z"},
 		{0, "[URGENTE] Su HPS caduca hoy – 12345678Z"},
-		{30, "[IMPORTANTE] Su HPS caduca en 30 días – 12345678Z"},
-		{60, "[RECORDATORIO] Su HPS caduca en 60 días – 12345678Z"},
+		{30, "[URGENTE] Su HPS caduca en 30 días – 12345678Z"},
+		{31, "[IMPORTANTE] Su HPS caduca en 31 días – 12345678Z"},
+		{90, "[IMPORTANTE] Su HPS caduca en 90 días – 12345678Z"},
+		{91, "[INFORMATIVO] Su HPS caduca en 91 días – 12345678Z"},
+		{270, "[INFORMATIVO] Su HPS caduca en 270 días – 12345678Z"},
 	} {
 		d := sampleData(t, TemplateHPSExpiryReminder).(HPSExpiryReminderData)
 		d.DaysLeft = c.days
