@@ -311,9 +311,9 @@ func (w *hpsRequestWrite) input() (clearance.CreateInput, error) {
 	return in, nil
 }
 
-// hpsFilters are the list filters both APIs take. Every value is checked:
+// HPSRequestFilters are the list filters both APIs take. Every value is checked:
 // a wrong one is a 400 naming the parameter, never silently ignored.
-type hpsFilters struct {
+type HPSRequestFilters struct {
 	Status         string `query:"status" doc:"pending, waiting_dps, submitted, approved, rejected or expired (comma-separated for several)"`
 	RequestType    string `query:"request_type" doc:"new, renewal or transfer"`
 	FormType       string `query:"form_type" doc:"solicitud or traslado (also traspaso, transfer, …)"`
@@ -327,7 +327,7 @@ type hpsFilters struct {
 	Search         string `query:"search" doc:"Names or document number, accents and case ignored"`
 }
 
-func (f *hpsFilters) query(svc *clearance.Service) (clearance.RequestQuery, error) {
+func (f *HPSRequestFilters) query(svc *clearance.Service) (clearance.RequestQuery, error) {
 	var q clearance.RequestQuery
 	fe := errs.FieldErrors{}
 	if v := strings.TrimSpace(f.Status); v != "" {
@@ -402,13 +402,13 @@ func (f *hpsFilters) query(svc *clearance.Service) (clearance.RequestQuery, erro
 
 type hpsListInput struct {
 	PageParams
-	hpsFilters
+	HPSRequestFilters
 }
 
 type hpsTeamListInput struct {
 	TeamID string `path:"team_id" doc:"Team id (UUID)"`
 	PageParams
-	hpsFilters
+	HPSRequestFilters
 }
 
 type hpsIDInput struct {
@@ -494,7 +494,7 @@ type hpsEditInput struct {
 type v1ListInput struct {
 	Page    string `query:"page" doc:"Page number (default 1)"`
 	PerPage string `query:"per_page" doc:"Items per page (default 10, at most 1000)"`
-	hpsFilters
+	HPSRequestFilters
 }
 
 type hpsOutput struct{ Body HpsRequest }
@@ -560,7 +560,7 @@ func (s *Server) registerHPSRequests() {
 		})
 	Register(s.API, huma.Operation{OperationID: "hps-requests-stats", Method: http.MethodGet, Path: "/api/hps/requests/stats/", Tags: tags,
 		Summary: "Counts over the HPS requests the caller may see"}, Authenticated,
-		func(ctx context.Context, in *hpsFilters) (*struct{ Body HpsRequestStats }, error) {
+		func(ctx context.Context, in *HPSRequestFilters) (*struct{ Body HpsRequestStats }, error) {
 			q, err := in.query(svc)
 			if err != nil {
 				return nil, err
@@ -758,7 +758,7 @@ func (s *Server) registerV1HPSRequests(tags []string, manage Access) {
 		func(ctx context.Context, in *struct {
 			TeamID string `path:"team_id" doc:"Team id (UUID)"`
 		}) (*struct{ Body []V1HPSRequest }, error) {
-			f := hpsFilters{Team: in.TeamID}
+			f := HPSRequestFilters{Team: in.TeamID}
 			q, err := f.query(svc)
 			if err != nil {
 				return nil, err
