@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"net/url"
 	"slices"
 	"strconv"
@@ -22,7 +23,8 @@ import (
 // in THOT_TIMEZONE) and is safe to run any number of times:
 //
 //   - approved requests whose expires_at is before today become expired
-//     (ActorSystem through the state machine, audited, status e-mail);
+//     (ActorSystem through the state machine and the request store's
+//     ApplyTransition: locked, audited as "system", status e-mail);
 //   - for each distance in Config.ReminderDays (default 270, 90, 30) a
 //     request gets at most one renewal reminder, recorded in hps_reminders
 //     in the transaction that queues the e-mail (its primary key makes a
@@ -40,10 +42,6 @@ type ExpiryStore interface {
 	// ApprovedExpiringBefore lists the ids of approved requests whose
 	// expires_at is before day.
 	ApprovedExpiringBefore(ctx context.Context, day time.Time) ([]string, error)
-	// ChangeRequest locks request id, calls decide and, unless decide
-	// returns a nil request, writes it with its audit entry and notices in
-	// one transaction.
-	ChangeRequest(ctx context.Context, id string, decide Decision) (*Request, error)
 	// ReminderCandidates lists approved requests expiring on or after from
 	// and on or before to, with the distances already reminded.
 	ReminderCandidates(ctx context.Context, from, to time.Time) ([]ReminderCandidate, error)
@@ -90,25 +88,27 @@ func (s *Service) RunExpiry(ctx context.Context) (ExpiryReport, error) {
 		return rep, err
 	}
 	for _, id := range ids {
-		changed := false
-		_, err := s.store.ChangeRequest(ctx, id, func(cur *Request) (*Request, []Notice, error) {
+		_, err := s.store.ApplyTransition(ctx, id, func(cur *Request) (*Request, []Notice, error) {
 			if cur.Status != Approved || !cur.IsExpired(today) {
-				return nil, nil, nil // changed meanwhile
+				return nil, nil, errUnchanged // renewed or changed meanwhile
 			}
 			if err := CheckTransition(ActorSystem, cur.Status, Expired); err != nil {
 				return nil, nil, err
 			}
-			next := *cur
-			next.Status = Expired
-			changed = true
-			return &next, statusNotices(&next, Approved,
-				"Su habilitación caducó el "+cur.ExpiresAt.Format("02/01/2006")+". Solicite la renovación para recuperarla."), nil
+			next := s.Apply(cur, Expired, nil, TransitionInput{})
+			n := StatusNotice(next, cur.Status)
+			if d, ok := n.Data.(mail.HPSStatusData); ok {
+				d.Comments = "Su habilitación caducó el " + cur.ExpiresAt.Format("02/01/2006") + ". Solicite la renovación para recuperarla."
+				n.Data = d
+			}
+			return next, []Notice{n}, nil
 		})
-		if err != nil && !errs.Is(err, errs.KindNotFound) {
-			return rep, err
-		}
-		if changed {
+		switch {
+		case err == nil:
 			rep.Expired++
+		case errors.Is(err, errUnchanged), errs.Is(err, errs.KindNotFound):
+		default:
+			return rep, err
 		}
 	}
 

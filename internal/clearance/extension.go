@@ -2,13 +2,13 @@ package clearance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/thot-security/thot/internal/errs"
 	"github.com/thot-security/thot/internal/filestore"
-	"github.com/thot-security/thot/internal/mail"
 )
 
 // The browser extension copies pending requests into the government's web
@@ -27,16 +27,10 @@ type ExtensionStore interface {
 	// RequestForDocument is the open request with that document number,
 	// else the most recent one; errs.KindNotFound when there is none.
 	RequestForDocument(ctx context.Context, doc string) (*Request, error)
-	// ChangeOpenRequest locks the open request with that document number
-	// (errs.KindNotFound when there is none), calls decide with it and,
-	// unless decide returns a nil request (no change), writes the result,
-	// an audit entry and decide's notices in one transaction.
-	ChangeOpenRequest(ctx context.Context, doc string, decide Decision) (*Request, error)
+	// OpenRequestID is the id of the open request with that document
+	// number; errs.KindNotFound when there is none.
+	OpenRequestID(ctx context.Context, doc string) (string, error)
 }
-
-// Decision decides a change of one locked request: the new version (nil:
-// leave it as it is) and the e-mails the change sends.
-type Decision func(cur *Request) (*Request, []Notice, error)
 
 // NormalizeDocument is how document numbers are stored (validate.go): a
 // path segment matches whatever case and padding the client used.
@@ -87,38 +81,49 @@ func statusList() string {
 	return strings.Join(out, ", ")
 }
 
+// errUnchanged aborts a change that would change nothing.
+var errUnchanged = errors.New("unchanged")
+
 // ExtensionSetStatus moves the open request of doc to `to` as the
 // extension (only what the state machine lets ActorExtension do: to
-// submitted). onlyForm, when set, requires the open request to be of that
-// form (the traslado routes). Setting the state it already has is a
-// no-op: the extension may repeat "enviada" safely. changed reports
+// submitted), through the request store's ApplyTransition: locked,
+// audited under the key's name (the actor in ctx), status e-mail queued,
+// one transaction. onlyForm, when set, requires the open request to be of
+// that form (the traslado routes). Setting the state it already has is a
+// no-op, so the extension may repeat "enviada" safely; changed reports
 // whether anything was written.
-func (s *Service) ExtensionSetStatus(ctx context.Context, doc string, to Status, onlyForm FormType) (r *Request, changed bool, err error) {
+func (s *Service) ExtensionSetStatus(ctx context.Context, doc string, to Status, onlyForm FormType) (*Request, bool, error) {
 	doc = NormalizeDocument(doc)
 	if doc == "" {
 		return nil, false, errNoOpenRequest
 	}
-	r, err = s.store.ChangeOpenRequest(ctx, doc, func(cur *Request) (*Request, []Notice, error) {
-		if onlyForm != "" && cur.FormType != onlyForm {
+	id, err := s.store.OpenRequestID(ctx, doc)
+	if err != nil {
+		return nil, false, err
+	}
+	var same *Request
+	r, err := s.store.ApplyTransition(ctx, id, func(cur *Request) (*Request, []Notice, error) {
+		if !cur.Status.Open() || cur.DocumentNumber != doc || (onlyForm != "" && cur.FormType != onlyForm) {
+			// Closed (or not the right form) by the time it was locked.
 			return nil, nil, errNoOpenRequest
 		}
 		if cur.Status == to {
-			return nil, nil, nil
+			same = cur
+			return nil, nil, errUnchanged
 		}
 		if err := CheckTransition(ActorExtension, cur.Status, to); err != nil {
 			return nil, nil, err
 		}
-		next := *cur
-		old := cur.Status
-		next.Status = to
-		if to == Submitted {
-			now := s.now().UTC()
-			next.SubmittedAt = &now
-		}
-		changed = true
-		return &next, statusNotices(&next, old, ""), nil
+		next := s.Apply(cur, to, nil, TransitionInput{})
+		return next, []Notice{StatusNotice(next, cur.Status)}, nil
 	})
-	return r, changed, err
+	if errors.Is(err, errUnchanged) {
+		return same, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return r, true, nil
 }
 
 // TransferPDF opens the filled transfer PDF of the open traslado of doc.
@@ -143,20 +148,4 @@ func (s *Service) TransferPDF(ctx context.Context, doc string) (*Request, io.Rea
 		return nil, nil, filestore.Object{}, err
 	}
 	return r, rc, obj, nil
-}
-
-// statusNotices is the status e-mail of a change made by a machine actor
-// (extension key, expiry job) to the applicant's account e-mail; none
-// when the request has no account (the legacy wrote only to accounts).
-func statusNotices(r *Request, old Status, comments string) []Notice {
-	if r.User == nil || r.User.Email == "" {
-		return nil
-	}
-	return []Notice{{
-		To:       r.User.Email,
-		Template: mail.TemplateHPSStatus,
-		Data: mail.HPSStatusData{Name: r.ApplicantName(), DocumentNumber: r.DocumentNumber, RequestType: r.RequestType.Label(),
-			OldStatus: string(old), NewStatus: string(r.Status), Comments: comments},
-		Key: "hps-status:" + r.ID + ":" + string(old) + ">" + string(r.Status),
-	}}
 }

@@ -2,10 +2,7 @@ package httpapi
 
 import (
 	"context"
-	"io"
-	"mime"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -77,15 +74,6 @@ type extensionStatusInput struct {
 	}
 }
 
-type extensionPDFOutput struct {
-	ContentType         string `header:"Content-Type"`
-	ContentLength       string `header:"Content-Length"`
-	ContentDisposition  string `header:"Content-Disposition"`
-	XContentTypeOptions string `header:"X-Content-Type-Options"`
-	CacheControl        string `header:"Cache-Control"`
-	Body                func(huma.Context)
-}
-
 // extensionRoute registers one operation under both prefixes: Django's
 // (trailing slash) and FastAPI's (none).
 func extensionRoute[I, O any](s *Server, id, method, path, summary string, h func(context.Context, *I) (*O, error), op huma.Operation) {
@@ -141,21 +129,13 @@ func (s *Server) registerExtension() {
 		}, huma.Operation{})
 	extensionRoute(s, "traslado-pdf", http.MethodGet, "/traslado/{numero_documento}/pdf",
 		"The filled transfer PDF of the document number's open traslado (attachment)",
-		func(ctx context.Context, in *extensionDocInput) (*extensionPDFOutput, error) {
+		func(ctx context.Context, in *extensionDocInput) (*hpsPDFOutput, error) {
 			r, rc, obj, err := s.deps.Clearance.TransferPDF(ctx, in.Doc)
 			if err != nil {
 				return nil, err
 			}
-			return &extensionPDFOutput{ContentType: "application/pdf", ContentLength: strconv.FormatInt(obj.Size, 10),
-				ContentDisposition:  mime.FormatMediaType("attachment", map[string]string{"filename": r.ApplicantName() + " - Traslado HPS.pdf"}),
-				XContentTypeOptions: "nosniff", CacheControl: "private, no-store",
-				Body: func(hctx huma.Context) {
-					defer rc.Close()
-					hctx.SetStatus(http.StatusOK)
-					_, _ = io.Copy(hctx.BodyWriter(), rc)
-				}}, nil
-		}, huma.Operation{Responses: map[string]*huma.Response{"200": {Description: "The PDF",
-			Content: map[string]*huma.MediaType{"application/pdf": {}}}}})
+			return pdfOutput(rc, obj, r.ApplicantName()+" - Traslado HPS.pdf", false), nil
+		}, huma.Operation{Responses: pdfResponses})
 }
 
 func (s *Server) extensionSet(ctx context.Context, doc string, to clearance.Status, form clearance.FormType) (*struct{ Body ExtensionResultJSON }, error) {

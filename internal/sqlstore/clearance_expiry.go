@@ -28,23 +28,6 @@ func (s *Store) ApprovedExpiringBefore(ctx context.Context, day time.Time) ([]st
 	return ids, nil
 }
 
-// ChangeRequest implements clearance.ExpiryStore.
-func (s *Store) ChangeRequest(ctx context.Context, id string, decide clearance.Decision) (*clearance.Request, error) {
-	var out *clearance.Request
-	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		cur, err := s.requestForUpdate(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		out, err = s.applyDecision(ctx, tx, cur, decide)
-		return err
-	})
-	if err != nil {
-		return nil, database.Translate(err)
-	}
-	return out, nil
-}
-
 type reminderSentRow struct {
 	RequestID string `bun:"request_id"`
 	Days      int    `bun:"days"`

@@ -2,19 +2,14 @@ package sqlstore
 
 import (
 	"context"
-	"time"
 
-	"github.com/uptrace/bun"
-
-	"github.com/thot-security/thot/internal/audit"
 	"github.com/thot-security/thot/internal/clearance"
 	"github.com/thot-security/thot/internal/database"
 	"github.com/thot-security/thot/internal/errs"
 )
 
-// What the browser extension reads and changes (clearance.ExtensionStore),
-// and the locked read-decide-write every machine-made change shares
-// (extension, expiry job).
+// What the browser extension reads (clearance.ExtensionStore); its changes
+// go through ApplyTransition (clearance_requests.go).
 
 const openStatusesSQL = "('pending', 'waiting_dps', 'submitted')"
 
@@ -53,53 +48,16 @@ func (s *Store) RequestForDocument(ctx context.Context, doc string) (*clearance.
 	return row.view(), nil
 }
 
-// ChangeOpenRequest implements clearance.ExtensionStore.
-func (s *Store) ChangeOpenRequest(ctx context.Context, doc string, decide clearance.Decision) (*clearance.Request, error) {
-	var out *clearance.Request
-	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		var ids []string
-		if err := tx.NewRaw("SELECT id FROM hps_requests WHERE document_number = ? AND status IN "+openStatusesSQL, doc).
-			Scan(ctx, &ids); err != nil && !isNoRows(err) {
-			return err
-		}
-		if len(ids) == 0 {
-			return errs.NotFound("Open HPS request for this document number")
-		}
-		cur, err := s.requestForUpdate(ctx, tx, ids[0])
-		if err != nil {
-			return err
-		}
-		if !cur.Status.Open() {
-			// Closed between the two reads: it is no longer the open one.
-			return errs.NotFound("Open HPS request for this document number")
-		}
-		out, err = s.applyDecision(ctx, tx, cur, decide)
-		return err
-	})
-	if err != nil {
-		return nil, database.Translate(err)
+// OpenRequestID implements clearance.ExtensionStore (the partial unique
+// index keeps it to one).
+func (s *Store) OpenRequestID(ctx context.Context, doc string) (string, error) {
+	var ids []string
+	if err := s.db.NewRaw("SELECT id FROM hps_requests WHERE document_number = ? AND status IN "+openStatusesSQL, doc).
+		Scan(ctx, &ids); err != nil && !isNoRows(err) {
+		return "", database.Translate(err)
 	}
-	return out, nil
-}
-
-// applyDecision runs decide on a locked request and writes its outcome:
-// the row, one audit entry (actor from ctx: the API key's name, or
-// "system"), and the notices, all in tx. A nil decision changes nothing.
-func (s *Store) applyDecision(ctx context.Context, tx bun.Tx, cur *clearance.Request, decide clearance.Decision) (*clearance.Request, error) {
-	next, notices, err := decide(cur)
-	if err != nil || next == nil {
-		return cur, err
+	if len(ids) == 0 {
+		return "", errs.NotFound("Open HPS request for this document number")
 	}
-	next.ID = cur.ID
-	if err := updateRequest(ctx, tx, next, time.Now().UTC()); err != nil {
-		return nil, err
-	}
-	if err := writeAudit(ctx, tx, audit.Entry{Action: audit.ActionUpdate, TableName: "hps_requests", RecordID: cur.ID,
-		OldValues: requestAudit(cur), NewValues: requestAudit(next)}); err != nil {
-		return nil, err
-	}
-	if err := s.enqueueNotices(ctx, tx, notices); err != nil {
-		return nil, err
-	}
-	return next, nil
+	return ids[0], nil
 }
