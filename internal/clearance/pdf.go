@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -277,8 +278,26 @@ func EditFields(pdf []byte, values map[string]string) ([]byte, []string, error) 
 }
 
 // findField is the text widget a client's key names: exact (folded) on the
-// full or leaf name first, then partial.
+// full or leaf name first, then partial; then the same for the key's
+// legacy aliases ("Lugar de nacimiento" finds "LugarNacimiento").
 func findField(fs []form.Field, key string) *form.Field {
+	if f := findFieldName(fs, key); f != nil {
+		return f
+	}
+	for _, rule := range TransferValues(&Request{}) {
+		if !slices.ContainsFunc(rule.names, func(n string) bool { return fold(n) == fold(key) }) {
+			continue
+		}
+		for _, n := range rule.names {
+			if f := findFieldName(fs, n); f != nil {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+func findFieldName(fs []form.Field, key string) *form.Field {
 	k := fold(key)
 	if k == "" {
 		return nil

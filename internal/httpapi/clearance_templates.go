@@ -114,8 +114,9 @@ func pdfOutput(rc io.ReadCloser, obj filestore.Object, filename string, inline b
 		}}
 }
 
-// contentDisposition names a download: an ASCII fallback and the UTF-8
-// name (RFC 6266), so "Muñoz" survives in every browser.
+// contentDisposition names a download: an ASCII fallback and, when the
+// name is not plain ASCII, the UTF-8 name (RFC 6266 / 5987), so "Muñoz"
+// survives in every browser.
 func contentDisposition(disp, filename string) string {
 	ascii := strings.Map(func(r rune) rune {
 		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
@@ -123,11 +124,19 @@ func contentDisposition(disp, filename string) string {
 		}
 		return r
 	}, filename)
-	v := mime.FormatMediaType(disp, map[string]string{"filename*": filename})
-	if v == "" {
-		return fmt.Sprintf(`%s; filename="%s"`, disp, ascii)
+	v := disp + `; filename="` + ascii + `"`
+	if ascii == filename {
+		return v
 	}
-	return fmt.Sprintf(`%s; filename="%s"; %s`, disp, ascii, strings.TrimPrefix(v, disp+"; "))
+	var b strings.Builder
+	for _, c := range []byte(filename) {
+		if c < 0x80 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0) {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return v + "; filename*=UTF-8''" + b.String()
 }
 
 func hpsTemplateURL(ctx context.Context, id int64) string {

@@ -196,7 +196,7 @@ func (s *Store) UpdateTemplate(ctx context.Context, id int64, action string, cha
 				return err
 			}
 		}
-		if _, err := tx.NewUpdate().Model(newTemplateRow(&after)).ExcludeColumn("id", "created_at", "full_count").WherePK().Exec(ctx); err != nil {
+		if _, err := tx.NewUpdate().Model(newTemplateRow(&after)).ExcludeColumn("id", "created_at").WherePK().Exec(ctx); err != nil {
 			if database.IsUnique(err, "hps_templates_one_active") || database.IsUnique(err, "") {
 				return errActiveTemplateRace
 			}
