@@ -2,12 +2,7 @@ package clearance
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,8 +29,9 @@ import (
 //     the job did not run) only the most urgent is sent and the larger
 //     distances are recorded as sent with it — one e-mail, not three.
 //
-// Each reminder carries a single-use renewal form link (a public form
-// token for the applicant's e-mail, valid 72 h, hashed as every token).
+// Each reminder carries a single-use renewal form link: a public form
+// token (tokens.go: same value format, hashing and URL) for the
+// applicant's e-mail, type renovacion, valid 72 h.
 
 // ExpiryStore is the persistence of the expiry job.
 type ExpiryStore interface {
@@ -180,42 +176,16 @@ func (s *Service) reminderFor(c *ReminderCandidate, today time.Time, days []int)
 		by = r.SubmittedByID
 	}
 	if by != nil {
-		tok, err := newFormToken()
-		if err != nil {
-			return Reminder{}, false, err
-		}
+		tok := newTokenValue()
 		now := s.now().UTC()
-		rem.Token = Token{ID: uuid.NewString(), Prefix: tok[:8], Email: strings.ToLower(to), RequestedByID: *by, Purpose: "renovacion",
+		rem.Token = Token{ID: uuid.NewString(), Prefix: tok[:tokenPrefixLen], Email: strings.ToLower(to), RequestedByID: *by, Purpose: "renovacion",
 			FormType: Solicitud, RequestType: Renewal, ExpiresAt: now.Add(renewalLinkTTL), CreatedAt: now, UpdatedAt: now}
-		rem.TokenHash = hashFormToken(tok)
-		link = RenewalURL(s.cfg.FrontendURL, tok, rem.Token.Email)
+		rem.TokenHash = HashToken(tok)
+		link = s.FormURL(&rem.Token, tok)
 	}
 	rem.Notice = Notice{To: to, Template: mail.TemplateHPSExpiryReminder,
 		Data: mail.HPSExpiryReminderData{Name: r.ApplicantName(), DocumentNumber: r.DocumentNumber, ExpiresAt: *r.ExpiresAt,
 			DaysLeft: left, RenewalURL: link},
 		Key: "hps-reminder:" + r.ID + ":" + strconv.Itoa(due[0])}
 	return rem, true, nil
-}
-
-// RenewalURL is the public form link of a renewal (legacy shape
-// FRONTEND_URL/hps-form?token=…&email=…&type=renovacion).
-func RenewalURL(frontend, token, email string) string {
-	q := url.Values{"token": {token}, "email": {email}, "type": {"renovacion"}}
-	return strings.TrimRight(frontend, "/") + "/hps-form?" + q.Encode()
-}
-
-// newFormToken is a public form token: 32 random bytes, base64url.
-func newFormToken() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", errs.Internal(err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
-}
-
-// hashFormToken is the stored form of a form token (hps_tokens.token_hash:
-// SHA-256, hex), the same hashing the token store uses.
-func hashFormToken(tok string) string {
-	sum := sha256.Sum256([]byte(tok))
-	return hex.EncodeToString(sum[:])
 }

@@ -65,25 +65,6 @@ WHERE h.status = 'approved' AND h.expires_at >= ? AND h.expires_at <= ?`, f, t).
 // errReminderTaken rolls back a reminder another run already sent.
 var errReminderTaken = errors.New("reminder already sent")
 
-// expiryTokenRow is the part of hps_tokens a renewal link writes (the token
-// store owns the table; the hashing is the same: SHA-256 hex + prefix).
-type expiryTokenRow struct {
-	bun.BaseModel `bun:"table:hps_tokens"`
-
-	ID            string    `bun:"id,pk"`
-	TokenHash     string    `bun:"token_hash"`
-	TokenPrefix   string    `bun:"token_prefix"`
-	Email         string    `bun:"email"`
-	RequestedByID int64     `bun:"requested_by_id"`
-	Purpose       string    `bun:"purpose"`
-	FormType      string    `bun:"form_type"`
-	RequestType   string    `bun:"request_type"`
-	IsUsed        bool      `bun:"is_used"`
-	ExpiresAt     time.Time `bun:"expires_at"`
-	CreatedAt     time.Time `bun:"created_at"`
-	UpdatedAt     time.Time `bun:"updated_at"`
-}
-
 // SendReminder implements clearance.ExpiryStore.
 func (s *Store) SendReminder(ctx context.Context, rem clearance.Reminder) (bool, error) {
 	if len(rem.Days) == 0 {
@@ -106,15 +87,15 @@ func (s *Store) SendReminder(ctx context.Context, rem clearance.Reminder) (bool,
 		entry := map[string]any{"days": rem.Days, "to": rem.Notice.To}
 		if rem.TokenHash != "" {
 			t := rem.Token
-			row := &expiryTokenRow{ID: t.ID, TokenHash: rem.TokenHash, TokenPrefix: t.Prefix, Email: t.Email, RequestedByID: t.RequestedByID,
+			row := &tokenRow{ID: t.ID, TokenHash: rem.TokenHash, TokenPrefix: t.Prefix, Email: t.Email, RequestedByID: t.RequestedByID,
 				Purpose: t.Purpose, FormType: string(t.FormType), RequestType: string(t.RequestType),
 				ExpiresAt: t.ExpiresAt.UTC(), CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC()}
 			if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
 				return err
 			}
-			if err := writeAudit(ctx, tx, audit.Entry{Action: audit.ActionCreate, TableName: "hps_tokens", RecordID: t.ID,
-				NewValues: map[string]any{"email": t.Email, "purpose": t.Purpose, "form_type": string(t.FormType),
-					"request_type": string(t.RequestType), "expires_at": t.ExpiresAt.UTC().Format(time.RFC3339), "request_id": rem.RequestID}}); err != nil {
+			na := tokenAudit(row)
+			na["renews_request_id"] = rem.RequestID
+			if err := writeAudit(ctx, tx, audit.Entry{Action: audit.ActionCreate, TableName: "hps_tokens", RecordID: t.ID, NewValues: na}); err != nil {
 				return err
 			}
 			entry["renewal_link_id"] = t.ID
