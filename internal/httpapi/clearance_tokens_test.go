@@ -31,7 +31,7 @@ type hpstokWorld struct {
 	team                    string
 }
 
-func newHpstokWorld(t *testing.T, db *database.DB, env map[string]string) *hpstokWorld {
+func newHpstokWorld(t testing.TB, db *database.DB, env map[string]string) *hpstokWorld {
 	t.Helper()
 	s := newStack(t, db)
 	if env != nil {
@@ -53,7 +53,7 @@ func newHpstokWorld(t *testing.T, db *database.DB, env map[string]string) *hpsto
 }
 
 // hpstokTeam inserts an active team led by lead (who becomes a member).
-func hpstokTeam(t *testing.T, db *database.DB, name string, lead *identity.User) string {
+func hpstokTeam(t testing.TB, db *database.DB, name string, lead *identity.User) string {
 	t.Helper()
 	ctx, now, id := context.Background(), time.Now().UTC(), uuid.NewString()
 	for _, q := range []struct {
@@ -86,7 +86,7 @@ type hpstokLink struct {
 }
 
 // link creates a form link as user (Django route) and returns it.
-func (w *hpstokWorld) link(t *testing.T, as *identity.User, body map[string]any) hpstokLink {
+func (w *hpstokWorld) link(t testing.TB, as *identity.User, body map[string]any) hpstokLink {
 	t.Helper()
 	r := w.call("POST", "/api/hps/tokens/", w.token(as.ID), body)
 	if r.status != http.StatusCreated {
@@ -110,7 +110,7 @@ func hpstokValidate(token, email string) string {
 	return "/api/hps/tokens/validate/?token=" + url.QueryEscape(token) + "&email=" + url.QueryEscape(email)
 }
 
-func hpstokScalar[T any](t *testing.T, db *database.DB, q string, args ...any) T {
+func hpstokScalar[T any](t testing.TB, db *database.DB, q string, args ...any) T {
 	t.Helper()
 	var v T
 	if err := db.NewRaw(q, args...).Scan(context.Background(), &v); err != nil {
@@ -119,7 +119,7 @@ func hpstokScalar[T any](t *testing.T, db *database.DB, q string, args ...any) T
 	return v
 }
 
-func hpstokExpect(t *testing.T, what string, r response, status int, contains ...string) {
+func hpstokExpect(t testing.TB, what string, r response, status int, contains ...string) {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("%s: status %d, want %d: %s", what, r.status, status, r.body)

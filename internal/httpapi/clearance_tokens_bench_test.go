@@ -1,0 +1,133 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/thot-security/thot/internal/database"
+	"github.com/thot-security/thot/internal/database/dbtest"
+)
+
+// Concurrency and cost of the public submission.
+
+// hpstokNIF is a valid-looking document number for n.
+func hpstokNIF(n int) string {
+	const letters = "TRWAGMYFPDXBNJZSQVHLCKE"
+	return fmt.Sprintf("%08d%c", n, letters[n%23])
+}
+
+// TestHPSPublicSubmitRace sends the same link from many clients at once:
+// exactly one submission wins, the others are 401, and one request and
+// one account exist.
+func TestHPSPublicSubmitRace(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *database.DB) {
+		w := newHpstokWorld(t, db, map[string]string{"THOT_HPS_PUBLIC_RATE_LIMIT": "1000"})
+		l := w.link(t, w.suplente, map[string]any{"email": "carrera@example.org"})
+		const n = 8
+		statuses := make([]int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				statuses[i] = w.call("POST", hpstokPublic(l.Token, ""), "", hpstokForm("carrera@example.org", "12345678Z")).status
+			})
+		}
+		wg.Wait()
+		sort.Ints(statuses)
+		if statuses[0] != http.StatusCreated || statuses[1] != http.StatusUnauthorized || statuses[n-1] != http.StatusUnauthorized {
+			t.Fatalf("statuses %v: want one 201 and the rest 401", statuses)
+		}
+		if c := hpstokScalar[int](t, db, "SELECT count(*) FROM hps_requests"); c != 1 {
+			t.Fatalf("requests: %d", c)
+		}
+		if c := hpstokScalar[int](t, db, "SELECT count(*) FROM users WHERE email = 'carrera@example.org'"); c != 1 {
+			t.Fatalf("accounts: %d", c)
+		}
+
+		// Two links for the same new person at once: one request; the
+		// other is a conflict (open request, or the account made
+		// meanwhile), never a second request or account.
+		a := w.link(t, w.admin, map[string]any{"email": "doble@example.org"})
+		b := w.link(t, w.admin, map[string]any{"email": "doble@example.org"})
+		var got [2]response
+		for i, tok := range []string{a.Token, b.Token} {
+			wg.Go(func() { got[i] = w.call("POST", hpstokPublic(tok, ""), "", hpstokForm("doble@example.org", "87654321X")) })
+		}
+		wg.Wait()
+		if s := []int{got[0].status, got[1].status}; !(s[0] == 201 && s[1] == 409 || s[0] == 409 && s[1] == 201) {
+			t.Fatalf("two links at once: %d %s / %d %s", got[0].status, got[0].body, got[1].status, got[1].body)
+		}
+		if c := hpstokScalar[int](t, db, "SELECT count(*) FROM hps_requests WHERE document_number = '87654321X'"); c != 1 {
+			t.Fatalf("requests for the person: %d", c)
+		}
+	})
+}
+
+// TestHPSPublicSubmitQueryCount pins the statements of one submission.
+func TestHPSPublicSubmitQueryCount(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *database.DB) {
+		w := newHpstokWorld(t, db, nil)
+		c := &custodySQLCounter{}
+		db.AddQueryHook(c)
+		for _, tc := range []struct {
+			name, email string
+			max         int
+		}{
+			{"new account", "cuenta-nueva@example.org", 18},
+			{"existing account", w.member.Email, 12},
+		} {
+			l := w.link(t, w.admin, map[string]any{"email": tc.email})
+			c.reset()
+			r := w.call("POST", hpstokPublic(l.Token, ""), "", hpstokForm(tc.email, hpstokNIF(len(tc.email))))
+			hpstokExpect(t, tc.name, r, 201)
+			t.Logf("%s: %d statements", tc.name, c.n)
+			if c.n > tc.max {
+				t.Errorf("%s: %d statements, want at most %d:\n%s", tc.name, c.n, tc.max, strings.Join(c.queries, "\n"))
+			}
+		}
+	})
+}
+
+// BenchmarkHPSPublicSubmit files b.N forms, each with its own link, for
+// new applicants (account made, credentials queued):
+//
+//	go test -run '^$' -bench HPSPublicSubmit ./internal/httpapi/
+//
+// The stack's password hasher is cheap (1000 iterations); in production
+// the hash of the temporary password dominates (it is computed before the
+// transaction, so it does not hold the link's lock).
+func BenchmarkHPSPublicSubmit(b *testing.B) {
+	for _, e := range dbtest.Engines(b) {
+		b.Run(e.Name, func(b *testing.B) {
+			db := e.Open(b)
+			w := newHpstokWorld(b, db, map[string]string{"THOT_HPS_PUBLIC_RATE_LIMIT": "100000000"})
+			links := make([]string, b.N)
+			for i := range links {
+				links[i] = w.link(b, w.suplente, map[string]any{"email": fmt.Sprintf("bench%d@example.org", i)}).Token
+			}
+			c := &custodySQLCounter{}
+			db.AddQueryHook(c)
+			h := w.srv.Handler()
+			b.ReportAllocs()
+			b.ResetTimer()
+			c.reset()
+			for i := 0; i < b.N; i++ {
+				body := fmt.Sprintf(`{"document_type":"206","document_number":%q,"birth_date":"1985-03-14","first_name":"Ana",`+
+					`"first_last_name":"Gil","nationality":"1","birth_place":"Soria","email":"bench%d@example.org","phone":"600123456"}`, hpstokNIF(i), i)
+				req := httptest.NewRequest("POST", hpstokPublic(links[i], ""), strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusCreated {
+					b.Fatalf("submit %d: %d %s", i, rec.Code, rec.Body.String())
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(c.n)/float64(b.N), "stmts/op")
+		})
+	}
+}
