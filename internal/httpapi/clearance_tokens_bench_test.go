@@ -55,7 +55,9 @@ func TestHPSPublicSubmitRace(t *testing.T) {
 		b := w.link(t, w.admin, map[string]any{"email": "doble@example.org"})
 		var got [2]response
 		for i, tok := range []string{a.Token, b.Token} {
-			wg.Go(func() { got[i] = w.call("POST", hpstokPublic(tok, ""), "", hpstokForm("doble@example.org", "87654321X")) })
+			wg.Go(func() {
+				got[i] = w.call("POST", hpstokPublic(tok, ""), "", hpstokForm("doble@example.org", "87654321X"))
+			})
 		}
 		wg.Wait()
 		if s := []int{got[0].status, got[1].status}; !(s[0] == 201 && s[1] == 409 || s[0] == 409 && s[1] == 201) {
