@@ -375,8 +375,9 @@ func ResponsePDFName(requestID, nonce string) string {
 // the creator's role (fallback: any active template), stores it and
 // returns the template's id and the file key. With no active template it
 // returns (nil, "", nil): the request is made without a PDF, as the
-// legacy did. A template whose form cannot be filled yields a simple
-// summary PDF instead (legacy fallback), still tied to the template.
+// legacy did. A template whose form cannot be filled (unreadable, or no
+// widget matches the mapping) yields a simple summary PDF instead (the
+// legacy fallback), still tied to the template.
 func (s *Service) FillTransfer(ctx context.Context, r *Request, creatorRole string) (templateID *int64, pdfKey string, err error) {
 	if s.files == nil {
 		return nil, "", errs.New(errs.KindUnavailable, "File storage is not configured.")
@@ -395,8 +396,8 @@ func (s *Service) FillTransfer(ctx context.Context, r *Request, creatorRole stri
 	if err != nil {
 		return nil, "", err
 	}
-	out, _, ferr := FillRequest(tpl, r)
-	if ferr != nil {
+	out, filled, ferr := FillRequest(tpl, r)
+	if ferr != nil || len(filled) == 0 {
 		if out, err = SummaryPDF(r); err != nil {
 			return nil, "", err
 		}

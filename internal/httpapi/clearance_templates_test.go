@@ -1,7 +1,9 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -172,6 +174,26 @@ func TestHPSTemplatesCRUD(t *testing.T) {
 		r = s.call("PATCH", "/api/hps/templates/"+strconv.FormatInt(id2, 10)+"/", admin, map[string]any{"name": "Renombrada", "version": ""})
 		if r.status != 200 || decode[tplJSON](t, r).Name != "Renombrada" || tplGet(t, s, admin, id1).Active != true {
 			t.Fatalf("patch: %d %s", r.status, r.body)
+		}
+
+		// FastAPI: the newest active template; replacing a PDF drops the
+		// replaced file once the change commits.
+		if one := decode[tplJSON](t, s.call("GET", "/api/v1/hps/templates/active", admin, nil)); !one.Active {
+			t.Fatalf("v1 active: %+v", one)
+		}
+		before, err := s.store.TemplateByID(context.Background(), id2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = tplSend(t, s, "PUT", "/api/v1/hps/templates/"+strconv.FormatInt(id2, 10)+"/pdf", admin, map[string]string{"name": "v2 bis"}, "template_pdf", tplFixture(t))
+		if r.status != 200 || decode[tplJSON](t, r).Name != "v2 bis" {
+			t.Fatalf("v1 replace pdf: %d %s", r.status, r.body)
+		}
+		if _, err := s.files.Stat(context.Background(), before.PDFFile); err == nil {
+			t.Errorf("replaced file %s still stored", before.PDFFile)
+		}
+		if after, _ := s.store.TemplateByID(context.Background(), id2); after.PDFFile == before.PDFFile || after.Active {
+			t.Errorf("after replace: %+v", after)
 		}
 
 		// Fields: read, edit one, read back.
@@ -404,6 +426,44 @@ func TestHPSRequestPDFs(t *testing.T) {
 		}
 		if r := s.call("GET", "/api/hps/requests/not-a-uuid/filled-pdf/", admin, nil); r.status != 404 {
 			t.Fatalf("bad id: %d", r.status)
+		}
+	})
+}
+
+// TestHPSFillTransferFallback: a template whose form cannot be filled
+// still yields a PDF (the legacy's generated fallback), tied to it.
+func TestHPSFillTransferFallback(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *database.DB) {
+		s := newStack(t, db)
+		ctx := context.Background()
+		admin := s.token(s.user("admin@example.org", tplPass, identity.RoleAdmin).ID)
+		r := &clearance.Request{ID: uuid.NewString(), FirstName: "Iñigo", FirstLastName: "Ortúzar", DocumentNumber: "X1234567L",
+			BirthDate: time.Date(1970, 5, 4, 0, 0, 0, 0, time.UTC), Email: "inigo@example.es"}
+		plain, err := clearance.SummaryPDF(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := tplSend(t, s, "POST", "/api/hps/templates/", admin, map[string]string{"name": "Sin formulario", "template_type": clearance.TemplateSuplente}, "template_pdf", plain)
+		if res.status != 201 {
+			t.Fatalf("create: %d %s", res.status, res.body)
+		}
+		// No jefe template: the suplente one is the fallback for any role.
+		tid, key, err := s.clear.FillTransfer(ctx, r, "jefe_seguridad")
+		if err != nil || tid == nil || key != clearance.FilledPDFName(r.ID, "") {
+			t.Fatalf("fallback fill: %v %q %v", tid, key, err)
+		}
+		obj, err := s.files.Stat(ctx, key)
+		if err != nil || obj.ContentType != "application/pdf" || obj.Size == 0 {
+			t.Fatalf("stored: %+v %v", obj, err)
+		}
+		rc, _, err := s.files.Open(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		b, _ := io.ReadAll(rc)
+		if bytes.Equal(b, plain) {
+			t.Fatal("the unfillable template was stored as the filled form; want the generated summary")
 		}
 	})
 }
