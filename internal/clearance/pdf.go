@@ -59,13 +59,24 @@ func errUnreadablePDF(field string, err error) error {
 	return e
 }
 
+// guard runs a pdfcpu call, turning a panic on a malformed document (the
+// bytes come from uploads) into an error instead of a crashed request.
+func guard(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("pdfcpu: %v", r)
+		}
+	}()
+	return fn()
+}
+
 // pdfFields lists the form fields of pdf.
-func pdfFields(pdf []byte) ([]form.Field, error) {
-	fs, err := api.FormFields(bytes.NewReader(pdf), pdfConf())
-	if err != nil {
-		return nil, err
-	}
-	return fs, nil
+func pdfFields(pdf []byte) (fs []form.Field, err error) {
+	err = guard(func() error {
+		fs, err = api.FormFields(bytes.NewReader(pdf), pdfConf())
+		return err
+	})
+	return fs, err
 }
 
 // ExtractFields reads every AcroForm field of pdf: name → value ("" when
@@ -221,7 +232,7 @@ func setFields(pdf []byte, fs []form.Field, values map[string]string) ([]byte, e
 		return nil, err
 	}
 	var out bytes.Buffer
-	if err := api.FillForm(bytes.NewReader(pdf), bytes.NewReader(data), &out, pdfConf()); err != nil {
+	if err := guard(func() error { return api.FillForm(bytes.NewReader(pdf), bytes.NewReader(data), &out, pdfConf()) }); err != nil {
 		return nil, err
 	}
 	return out.Bytes(), nil

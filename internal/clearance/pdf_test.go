@@ -165,3 +165,37 @@ func TestSummaryPDF(t *testing.T) {
 		t.Fatalf("not a PDF: %q", pdf[:8])
 	}
 }
+
+// TestMalformedPDFs: broken uploads are errors (400), never panics.
+func TestMalformedPDFs(t *testing.T) {
+	fix := fixturePDF(t)
+	for name, in := range map[string][]byte{
+		"header only": []byte("%PDF-1.7\n%garbage\n"),
+		"truncated":   fix[:len(fix)/2],
+		"text":        []byte("hola"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := ExtractFields(in); err == nil {
+				t.Error("ExtractFields: want an error")
+			}
+			if _, _, err := FillRequest(in, spanishRequest()); err == nil {
+				t.Error("FillRequest: want an error")
+			}
+			if _, _, err := EditFields(in, map[string]string{"Nombre": "x"}); err == nil {
+				t.Error("EditFields: want an error")
+			}
+		})
+	}
+}
+
+// TestExtractFieldsNoForm: a valid PDF without a form has no fields.
+func TestExtractFieldsNoForm(t *testing.T) {
+	pdf, err := SummaryPDF(spanishRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ExtractFields(pdf)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("= %v, %v; want no fields", got, err)
+	}
+}
