@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -42,6 +44,7 @@ func newHpstokWorld(t testing.TB, db *database.DB, env map[string]string) *hpsto
 			e[k] = v
 		}
 		s.srv = httpapi.New(httpapi.Deps{Config: testConfig(t, e), DB: db, Jobs: s.jobs, Auth: s.auth, Identity: s.svc,
+			Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Custody: s.cust, Files: s.files, Clearance: s.clear})
 	}
 	w := &hpstokWorld{stack: s}
