@@ -184,6 +184,11 @@ func TestHPSExpiryJob(t *testing.T) {
 		if c := h4Count(t, db, "SELECT count(*) FROM hps_tokens WHERE token_hash = ?", m[1]); c != 0 {
 			t.Error("a token stored in clear")
 		}
+		// The public form accepts it as a renewal link for that address.
+		r := s.call("GET", "/api/hps/tokens/validate/?token="+m[1]+"&email="+m[2], "", nil)
+		if r.status != 200 || !strings.Contains(r.body, `"request_type":"renewal"`) || !strings.Contains(r.body, `"is_valid":true`) {
+			t.Errorf("validate the renewal link: %d %s", r.status, r.body)
+		}
 
 		// Ten days later: r2 is 90 days out (IMPORTANTE), e2 has expired;
 		// nothing else is due. Again the same day: nothing.
