@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -464,6 +465,42 @@ func TestHPSFillTransferFallback(t *testing.T) {
 		b, _ := io.ReadAll(rc)
 		if bytes.Equal(b, plain) {
 			t.Fatal("the unfillable template was stored as the filled form; want the generated summary")
+		}
+	})
+}
+
+// TestHPSTemplateActivateConcurrent: activations racing on one type end
+// with exactly one active template, each answered 200 or 409, never 500.
+func TestHPSTemplateActivateConcurrent(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *database.DB) {
+		s := newStack(t, db)
+		admin := s.token(s.user("admin@example.org", tplPass, identity.RoleAdmin).ID)
+		ids := make([]int64, 4)
+		for i := range ids {
+			ids[i] = tplCreate(t, s, admin, "v"+strconv.Itoa(i), clearance.TemplateJefe, false)
+		}
+		codes := make(chan int, len(ids))
+		var wg sync.WaitGroup
+		for _, id := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes <- s.call("PUT", "/api/hps/templates/"+strconv.FormatInt(id, 10)+"/activate/", admin, nil).status
+			}()
+		}
+		wg.Wait()
+		close(codes)
+		for c := range codes {
+			if c != 200 && c != 409 {
+				t.Errorf("activate answered %d", c)
+			}
+		}
+		var n int
+		if err := db.NewRaw("SELECT count(*) FROM hps_templates WHERE active AND template_type = ?", clearance.TemplateJefe).Scan(context.Background(), &n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Fatalf("%d active templates of one type", n)
 		}
 	})
 }
