@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -330,19 +329,22 @@ func (s *Server) registerHPSTokens() {
 			if err != nil {
 				return nil, err
 			}
-			return &struct{ Body HpsPublicResult }{Body: s.hpsPublicResult(ctx, o)}, nil
+			return &struct{ Body HpsPublicResult }{Body: HpsPublicResult{HpsRequest: hpsRequest(ctx, o.Request, clear.Today()),
+				UserCreated: o.UserCreated}}, nil
 		})
 
 	Register(s.API, huma.Operation{OperationID: "v1-hps-public", Method: http.MethodPost, Path: "/api/v1/hps/public", Tags: []string{"hps-requests", "fastapi"},
 		DefaultStatus: http.StatusCreated,
 		Summary:       "Send the HPS form with a form link (FastAPI shape; public, rate-limited per address)",
 		Description:   publicSubmitDoc}, Public,
-		func(ctx context.Context, in *v1PublicSubmitInput) (*struct{ Body HpsPublicResult }, error) {
+		func(ctx context.Context, in *v1PublicSubmitInput) (*v1HPSOutput, error) {
 			o, err := submit(ctx, in.Token, in.HpsType, &in.Body)
 			if err != nil {
 				return nil, err
 			}
-			return &struct{ Body HpsPublicResult }{Body: s.hpsPublicResult(ctx, o)}, nil
+			out := v1HPSRequest(o.Request, clear.Today())
+			out.UserCreated = &o.UserCreated
+			return &v1HPSOutput{Body: out}, nil
 		})
 }
 
@@ -353,54 +355,10 @@ const publicSubmitDoc = "One transaction: the link is locked and checked (401 \"
 	"request), a transfer's form filled from the active template of the creator's role, the link marked used, everything " +
 	"audited and the credentials e-mail queued. The answer never carries a password."
 
-// HpsPublicRequest is the request filed by a public submission.
-type HpsPublicRequest struct {
-	ID             string  `json:"id"`
-	UserID         *int64  `json:"user_id"`
-	User           *int64  `json:"user"`
-	UserEmail      string  `json:"user_email"`
-	RequestType    string  `json:"request_type"`
-	Status         string  `json:"status"`
-	FormType       string  `json:"form_type"`
-	Type           string  `json:"type"`
-	Template       *int64  `json:"template"`
-	HasFilledPDF   bool    `json:"has_filled_pdf"`
-	DocumentType   string  `json:"document_type"`
-	DocumentNumber string  `json:"document_number"`
-	BirthDate      string  `json:"birth_date"`
-	FirstName      string  `json:"first_name"`
-	FirstLastName  string  `json:"first_last_name"`
-	SecondLastName string  `json:"second_last_name"`
-	Nationality    string  `json:"nationality"`
-	BirthPlace     string  `json:"birth_place"`
-	Email          string  `json:"email"`
-	Phone          string  `json:"phone"`
-	SubmittedBy    *int64  `json:"submitted_by"`
-	ExpiresAt      *string `json:"expires_at"`
-	Notes          string  `json:"notes"`
-	CreatedAt      string  `json:"created_at"`
-	UpdatedAt      string  `json:"updated_at"`
-}
-
-// HpsPublicResult is the answer to a public submission: the request and
-// whether an account was made. It never carries a password: the
-// temporary one travels only in the credentials e-mail.
+// HpsPublicResult is the Django answer to a public submission: the
+// request and whether an account was made. Neither answer carries a
+// password: the temporary one travels only in the credentials e-mail.
 type HpsPublicResult struct {
-	HpsPublicRequest
+	HpsRequest
 	UserCreated bool `json:"user_created"`
-}
-
-func (s *Server) hpsPublicResult(_ context.Context, o *clearance.PublicOutcome) HpsPublicResult {
-	r := o.Request
-	out := HpsPublicRequest{ID: r.ID, UserID: r.UserID, User: r.UserID, UserEmail: o.Email, RequestType: string(r.RequestType),
-		Status: string(r.Status), FormType: string(r.FormType), Type: string(r.FormType), Template: r.TemplateID,
-		HasFilledPDF: r.FilledPDF != "", DocumentType: r.DocumentType, DocumentNumber: r.DocumentNumber,
-		BirthDate: r.BirthDate.Format(time.DateOnly), FirstName: r.FirstName, FirstLastName: r.FirstLastName,
-		SecondLastName: r.SecondLastName, Nationality: r.Nationality, BirthPlace: r.BirthPlace, Email: r.Email, Phone: r.Phone,
-		SubmittedBy: r.SubmittedByID, Notes: r.Notes, CreatedAt: isoTime(r.CreatedAt), UpdatedAt: isoTime(r.UpdatedAt)}
-	if r.ExpiresAt != nil {
-		v := r.ExpiresAt.Format(time.DateOnly)
-		out.ExpiresAt = &v
-	}
-	return HpsPublicResult{HpsPublicRequest: out, UserCreated: o.UserCreated}
 }

@@ -188,7 +188,7 @@ func TestHPSPublicSubmitEndToEnd(t *testing.T) {
 		// The applicant sends the form (the FastAPI route, as deployed
 		// frontends do).
 		r := w.call("POST", "/api/v1/hps/public?token="+l.Token+"&hps_type=traslado", "", hpstokForm("traslado@example.org", "12345678Z"))
-		hpstokExpect(t, "submit", r, 201, `"user_created":true`, `"form_type":"traslado"`, `"request_type":"transfer"`, `"has_filled_pdf":true`)
+		hpstokExpect(t, "submit", r, 201, `"user_created":true`, `"type":"traslado"`, `"request_type":"transfer"`, `"status":"pending"`)
 		for _, leak := range []string{"password", "contraseña"} {
 			if strings.Contains(strings.ToLower(r.body), leak) {
 				t.Fatalf("answer mentions %q: %s", leak, r.body)

@@ -384,6 +384,12 @@ func TestHPSPublicSubmit(t *testing.T) {
 		if u := hpstokAccount(t, db, "aicox@example.org"); u.TeamID != identity.AICOXTeamID {
 			t.Fatalf("admin's applicant team: %s", u.TeamID)
 		}
+
+		// A transfer link without an active template: filed without a PDF.
+		l6 := w.link(t, w.admin, map[string]any{"email": "sin-plantilla@example.org", "form_type": "traslado"})
+		r6 := w.call("POST", hpstokPublic(l6.Token, "nueva"), "", hpstokForm("sin-plantilla@example.org", "Z0000002W"))
+		hpstokExpect(t, "transfer without template", r6, 201, `"form_type":"traslado"`, `"request_type":"transfer"`,
+			`"template":null`, `"filled_pdf":null`, `"user_email":"sin-plantilla@example.org"`)
 	})
 }
 
