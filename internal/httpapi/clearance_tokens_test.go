@@ -162,8 +162,10 @@ func TestHPSTokensCreateListRevoke(t *testing.T) {
 		if !strings.Contains(body, l.URL) || !strings.Contains(body, "Proyecto Alfa") {
 			t.Fatalf("form-link mail lacks URL or purpose:\n%s", body)
 		}
-		if n := hpstokScalar[int](t, db, "SELECT count(*) FROM audit_logs WHERE table_name = 'hps_tokens' AND record_id = ? AND action = 'create'", l.ID); n != 1 {
-			t.Fatalf("create audit entries: %d", n)
+		// Audited with the prefix, never the token or its hash.
+		audited := hpstokScalar[string](t, db, "SELECT new_values FROM audit_logs WHERE table_name = 'hps_tokens' AND record_id = ? AND action = 'create'", l.ID)
+		if !strings.Contains(audited, `"prefix":"`+l.Token[:8]+`"`) || strings.Contains(audited, l.Token) || strings.Contains(audited, hex.EncodeToString(sum[:])) {
+			t.Fatalf("create audit entry: %s", audited)
 		}
 
 		// Lists and single reads show the prefix, never the token.

@@ -67,9 +67,10 @@ func (v *tokenViewRow) view() *clearance.PublicToken {
 	return &clearance.PublicToken{Token: *t, CreatorRole: deref(v.CRole), CreatorLedTeam: deref(v.CLedTeam), AccountExists: v.AccountExists}
 }
 
-// tokenAudit is what an audit entry records of a link (never the hash).
+// tokenAudit is what an audit entry records of a link: never the hash;
+// the prefix under a key audit.Redact keeps ("token…" keys are dropped).
 func tokenAudit(row *tokenRow) map[string]any {
-	m := map[string]any{"email": row.Email, "token_prefix": row.TokenPrefix, "purpose": row.Purpose,
+	m := map[string]any{"email": row.Email, "prefix": row.TokenPrefix, "purpose": row.Purpose,
 		"form_type": row.FormType, "request_type": row.RequestType, "is_used": row.IsUsed,
 		"expires_at": row.ExpiresAt.UTC().Format(time.RFC3339)}
 	if row.RequestID != nil {
