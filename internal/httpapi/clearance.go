@@ -4,10 +4,10 @@ package httpapi
 // (primary contract) and the FastAPI /api/v1/hps/ and /api/v1/extension/
 // routes deployed clients still call, served by the same handlers.
 // docs/api-compat.md maps the FastAPI routes to the new ones.
+//
+// The routes are registered even without the service (describing the API:
+// `thot openapi`, docs/api.md), like every other part.
 func (s *Server) registerClearance() {
-	if s.deps.Clearance == nil {
-		return
-	}
 	s.registerHPSRequests()
 	s.registerHPSTemplates()
 	s.registerHPSTokens()

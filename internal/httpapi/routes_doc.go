@@ -44,6 +44,8 @@ func (a Access) String() string {
 		out = "permission `" + a.Permission + "`"
 	case "permission-any":
 		out = "any of `" + strings.Join(a.AnyOf, "`, `") + "`"
+	case "api-key":
+		out = "API key (scope `" + a.Scope + "`)"
 	case "":
 		return "UNDECLARED"
 	default:
