@@ -29,8 +29,9 @@ type RequestStore interface {
 	// is 0) and the number of matching requests, in one statement.
 	ListRequests(ctx context.Context, q RequestQuery) ([]Request, int, error)
 	// RequestStats counts the requests q matches, in one statement;
-	// expiringBy is the last day counted as "expiring soon".
-	RequestStats(ctx context.Context, q RequestQuery, expiringBy time.Time) (*RequestStats, error)
+	// approved requests expiring from soonFrom to soonTo (dates) count
+	// as "expiring soon".
+	RequestStats(ctx context.Context, q RequestQuery, soonFrom, soonTo time.Time) (*RequestStats, error)
 	// ApplyTransition locks request id, asks decide for its new state and
 	// the mail the change sends, writes it, audits it and queues the mail,
 	// all in one transaction. decide's error aborts everything. A decide
@@ -178,7 +179,8 @@ func (s *Service) ListRequests(ctx context.Context, p *identity.Principal, q Req
 // distance.
 func (s *Service) Stats(ctx context.Context, p *identity.Principal, q RequestQuery) (*RequestStats, error) {
 	q.Scope = ScopeOf(p)
-	return s.store.RequestStats(ctx, q, s.Today().AddDate(0, 0, slices.Max(s.cfg.ReminderDays)))
+	from, to := s.ExpiringWindow(slices.Max(s.cfg.ReminderDays))
+	return s.store.RequestStats(ctx, q, from, to)
 }
 
 // ExpiringWindow is the date range of the ?expiring=<days> filter: from

@@ -153,14 +153,24 @@ func (s *Store) CreateRequest(ctx context.Context, r *clearance.Request) error {
 // requestWhere renders q's scope and filters on requests alias h.
 // Team membership (not the primary team) decides both the team scope and
 // the team filter.
-func requestWhere(q clearance.RequestQuery) (string, []any) {
+func requestWhere(q clearance.RequestQuery, engine database.Dialect) (string, []any) {
+	// members renders "h.user_id in the set sub selects". PostgreSQL gets
+	// = ANY(ARRAY(…)): the set is computed once and the requests are
+	// reached through the user_id index (an IN subquery, or an OR with
+	// the caller's own id, let it scan every request).
+	members := func(sub string) string {
+		if engine == database.Postgres {
+			return "h.user_id = ANY(ARRAY(" + sub + "))"
+		}
+		return "h.user_id IN (" + sub + ")"
+	}
 	conds := []string{"1 = 1"}
 	var args []any
 	add := func(c string, a ...any) { conds = append(conds, c); args = append(args, a...) }
 	if !q.Scope.All {
 		if len(q.Scope.LedTeams) > 0 {
-			add("(h.user_id = ? OR h.user_id IN (SELECT tm.user_id FROM team_memberships AS tm WHERE tm.is_active AND tm.team_id IN (?)))",
-				q.Scope.UserID, bun.In(q.Scope.LedTeams))
+			add(members("SELECT tm.user_id FROM team_memberships AS tm WHERE tm.is_active AND tm.team_id IN (?) UNION ALL SELECT CAST(? AS BIGINT)"),
+				bun.In(q.Scope.LedTeams), q.Scope.UserID)
 		} else {
 			add("h.user_id = ?", q.Scope.UserID)
 		}
@@ -182,7 +192,7 @@ func requestWhere(q clearance.RequestQuery) (string, []any) {
 		add("h.user_id = ?", *q.UserID)
 	}
 	if q.TeamID != "" {
-		add("h.user_id IN (SELECT tf.user_id FROM team_memberships AS tf WHERE tf.is_active AND tf.team_id = ?)", q.TeamID)
+		add(members("SELECT tf.user_id FROM team_memberships AS tf WHERE tf.is_active AND tf.team_id = ?"), q.TeamID)
 	}
 	if q.ExpiresBefore != nil {
 		add("h.expires_at <= ?", *dateUTC(q.ExpiresBefore))
@@ -197,44 +207,93 @@ func requestWhere(q clearance.RequestQuery) (string, []any) {
 }
 
 // ListRequests reads a page of requests with their people, the
-// applicants' teams and the total count, in one statement.
+// applicants' teams and the total count, in one statement. The page's ids
+// are chosen first (through the created_at indexes) and only those rows
+// are joined, so the cost follows the page size, not the table's.
 func (s *Store) ListRequests(ctx context.Context, q clearance.RequestQuery) ([]clearance.Request, int, error) {
-	where, args := requestWhere(q)
+	where, args := requestWhere(q, s.db.Engine)
 	order := " ORDER BY h.created_at DESC, h.id DESC"
 	if q.Ascending {
 		order = " ORDER BY h.created_at ASC, h.id ASC"
 	}
-	query := strings.Replace(s.requestViewSQL(), "SELECT h.*,", "SELECT h.*, count(*) OVER () AS full_count,", 1) +
-		" WHERE " + where + order + limitSQL(q.Limit, q.Offset)
+	count := "0"
+	var all []any
+	if q.Limit > 0 {
+		count = "(SELECT count(*) FROM hps_requests AS h WHERE " + where + ")"
+		all = append(all, args...)
+	}
+	all = append(all, args...)
+	page := "SELECT h.id FROM hps_requests AS h WHERE " + where + order + limitSQL(q.Limit, q.Offset)
+	if s.db.Engine == database.Postgres && (!q.Scope.All || q.TeamID != "" || q.UserID != nil) {
+		// A few people's requests: select them first (user_id index),
+		// then sort. Left to itself PostgreSQL walks the created_at index
+		// over every request looking for theirs.
+		page = "WITH m AS MATERIALIZED (SELECT h.id, h.created_at FROM hps_requests AS h WHERE " + where + ") SELECT h.id FROM m AS h" +
+			order + limitSQL(q.Limit, q.Offset)
+	}
+	query := strings.Replace(s.requestViewSQL(), "SELECT h.*,", "SELECT h.*, "+count+" AS full_count,", 1) +
+		" WHERE h.id IN (" + page + ")" + order
 	var rows []requestViewRow
-	if err := s.db.NewRaw(query, args...).Scan(ctx, &rows); err != nil && !isNoRows(err) {
+	if err := s.db.NewRaw(query, all...).Scan(ctx, &rows); err != nil && !isNoRows(err) {
 		return nil, 0, database.Translate(err)
 	}
 	out := make([]clearance.Request, len(rows))
-	total := 0
+	total := len(rows)
 	for i := range rows {
 		out[i] = *rows[i].view()
-		total = rows[i].FullCount
+		if q.Limit > 0 {
+			total = rows[i].FullCount
+		}
+	}
+	if q.Limit > 0 && len(rows) == 0 && q.Offset == 0 {
+		total = 0
 	}
 	return out, total, nil
 }
 
 // RequestStats counts by status and type, and the approved requests
-// expiring by expiringBy, in one statement.
-func (s *Store) RequestStats(ctx context.Context, q clearance.RequestQuery, expiringBy time.Time) (*clearance.RequestStats, error) {
-	where, args := requestWhere(q)
-	today := time.Now().UTC()
-	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
-	n := func(cond string) string { return "COALESCE(SUM(CASE WHEN " + cond + " THEN 1 ELSE 0 END), 0)" }
-	query := `SELECT count(*), ` + n("h.status = 'pending'") + `, ` + n("h.status = 'waiting_dps'") + `, ` + n("h.status = 'submitted'") + `, ` +
-		n("h.status = 'approved'") + `, ` + n("h.status = 'rejected'") + `, ` + n("h.status = 'expired'") + `, ` +
-		n("h.request_type = 'new'") + `, ` + n("h.request_type = 'renewal'") + `, ` + n("h.request_type = 'transfer'") + `, ` +
-		n("h.status = 'approved' AND h.expires_at >= ? AND h.expires_at <= ?") + ` FROM hps_requests AS h WHERE ` + where
-	args = append([]any{today, *dateUTC(&expiringBy)}, args...)
-	var st clearance.RequestStats
-	if err := s.db.NewRaw(query, args...).Scan(ctx, &st.Total, &st.Pending, &st.WaitingDPS, &st.Submitted, &st.Approved,
-		&st.Rejected, &st.Expired, &st.New, &st.Renewal, &st.Transfer, &st.ExpiringSoon); err != nil {
+// expiring from soonFrom to soonTo, in one statement: one group per (status, type),
+// read from the hps_requests_stats covering index.
+func (s *Store) RequestStats(ctx context.Context, q clearance.RequestQuery, soonFrom, soonTo time.Time) (*clearance.RequestStats, error) {
+	where, args := requestWhere(q, s.db.Engine)
+	query := `SELECT h.status, h.request_type, count(*) AS n,
+	COALESCE(SUM(CASE WHEN h.status = 'approved' AND h.expires_at >= ? AND h.expires_at <= ? THEN 1 ELSE 0 END), 0) AS soon
+FROM hps_requests AS h WHERE ` + where + ` GROUP BY h.status, h.request_type`
+	var groups []struct {
+		Status      string `bun:"status"`
+		RequestType string `bun:"request_type"`
+		N           int    `bun:"n"`
+		Soon        int    `bun:"soon"`
+	}
+	if err := s.db.NewRaw(query, append([]any{*dateUTC(&soonFrom), *dateUTC(&soonTo)}, args...)...).Scan(ctx, &groups); err != nil && !isNoRows(err) {
 		return nil, database.Translate(err)
+	}
+	var st clearance.RequestStats
+	for _, g := range groups {
+		st.Total += g.N
+		st.ExpiringSoon += g.Soon
+		switch clearance.Status(g.Status) {
+		case clearance.Pending:
+			st.Pending += g.N
+		case clearance.WaitingDPS:
+			st.WaitingDPS += g.N
+		case clearance.Submitted:
+			st.Submitted += g.N
+		case clearance.Approved:
+			st.Approved += g.N
+		case clearance.Rejected:
+			st.Rejected += g.N
+		case clearance.Expired:
+			st.Expired += g.N
+		}
+		switch clearance.RequestType(g.RequestType) {
+		case clearance.New:
+			st.New += g.N
+		case clearance.Renewal:
+			st.Renewal += g.N
+		case clearance.Transfer:
+			st.Transfer += g.N
+		}
 	}
 	return &st, nil
 }
