@@ -327,6 +327,9 @@ func TestHPSRequestNoticesOnce(t *testing.T) {
 				t.Errorf("mail %+v", r)
 			}
 		}
+		if !strings.Contains(rows[0].Text, "en trámite") || !strings.Contains(rows[0].Text, "Enviada") {
+			t.Errorf("the status mail does not say where the request is: %s", rows[0].Text)
+		}
 		if !strings.Contains(rows[1].Text, "Documento ilegible") {
 			t.Errorf("the rejection mail lacks the reason: %s", rows[1].Text)
 		}
@@ -628,6 +631,10 @@ func TestHPSRequestVisibility(t *testing.T) {
 		if l.Total != 4 || l.Page != 2 || l.PerPage != 3 || l.Pages != 2 || len(l.Requests) != 1 {
 			t.Errorf("v1 page %+v", l)
 		}
+		if l := decode[httpapi.V1HPSList](t, w.expect(200, "GET", "/api/v1/hps/?page=9", w.tokApprover, nil)); l.Total != 4 || len(l.Requests) != 0 || l.Pages != 1 {
+			t.Errorf("v1 page past the end %+v", l)
+		}
+		w.expect(404, "GET", "/api/hps/requests/?page=9", w.tokApprover, nil)
 		if l := decode[httpapi.V1HPSList](t, w.expect(200, "GET", "/api/v1/hps/", w.tokLead, nil)); l.Total != 3 || l.PerPage != 10 || l.Pages != 1 {
 			t.Errorf("v1 default page %+v", l)
 		}

@@ -245,8 +245,12 @@ func (s *Store) ListRequests(ctx context.Context, q clearance.RequestQuery) ([]c
 			total = rows[i].FullCount
 		}
 	}
-	if q.Limit > 0 && len(rows) == 0 && q.Offset == 0 {
-		total = 0
+	if q.Limit > 0 && len(rows) == 0 && q.Offset > 0 {
+		// A page past the end has no row to carry the count: ask for it
+		// (only then, a second statement).
+		if err := s.db.NewRaw("SELECT count(*) FROM hps_requests AS h WHERE "+where, args...).Scan(ctx, &total); err != nil {
+			return nil, 0, database.Translate(err)
+		}
 	}
 	return out, total, nil
 }
