@@ -30,8 +30,9 @@ type RequestStore interface {
 	ListRequests(ctx context.Context, q RequestQuery) ([]Request, int, error)
 	// RequestStats counts the requests q matches, in one statement;
 	// approved requests expiring from soonFrom to soonTo (dates) count
-	// as "expiring soon".
-	RequestStats(ctx context.Context, q RequestQuery, soonFrom, soonTo time.Time) (*RequestStats, error)
+	// as "expiring soon". With recent > 0 the same statement also
+	// returns the newest recent requests (RequestStats.Recent).
+	RequestStats(ctx context.Context, q RequestQuery, soonFrom, soonTo time.Time, recent int) (*RequestStats, error)
 	// ApplyTransition locks request id, asks decide for its new state and
 	// the mail the change sends, writes it, audits it and queues the mail,
 	// all in one transaction. decide's error aborts everything. A decide
@@ -75,6 +76,8 @@ type RequestStats struct {
 	Total, Pending, WaitingDPS, Submitted, Approved, Rejected, Expired int
 	New, Renewal, Transfer                                             int
 	ExpiringSoon                                                       int
+	// Recent are the newest requests, when asked for.
+	Recent []Request
 }
 
 // errRequestNotFound hides whether a request exists from someone who may
@@ -177,10 +180,12 @@ func (s *Service) ListRequests(ctx context.Context, p *identity.Principal, q Req
 // Stats counts the requests p may see (and q's filters select).
 // "Expiring soon" is approved and expiring within the largest reminder
 // distance.
-func (s *Service) Stats(ctx context.Context, p *identity.Principal, q RequestQuery) (*RequestStats, error) {
+// With recent > 0 it also returns the newest recent requests (the
+// FastAPI stats' recent_requests), in the same statement.
+func (s *Service) Stats(ctx context.Context, p *identity.Principal, q RequestQuery, recent int) (*RequestStats, error) {
 	q.Scope = ScopeOf(p)
 	from, to := s.ExpiringWindow(slices.Max(s.cfg.ReminderDays))
-	return s.store.RequestStats(ctx, q, from, to)
+	return s.store.RequestStats(ctx, q, from, to, recent)
 }
 
 // ExpiringWindow is the date range of the ?expiring=<days> filter: from

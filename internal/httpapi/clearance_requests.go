@@ -132,6 +132,13 @@ type HpsRequestStats struct {
 	ExpiringSoon       int            `json:"expiring_soon" doc:"Approved requests expiring within the largest reminder distance"`
 }
 
+// V1HPSStats is GET /api/v1/hps/stats: the counts and the five newest
+// requests (without their people, as the legacy).
+type V1HPSStats struct {
+	HpsRequestStats
+	RecentRequests []V1HPSRequest `json:"recent_requests"`
+}
+
 // V1HPSList is the FastAPI paginated list.
 type V1HPSList struct {
 	Requests []V1HPSRequest `json:"requests"`
@@ -565,7 +572,7 @@ func (s *Server) registerHPSRequests() {
 			if err != nil {
 				return nil, err
 			}
-			st, err := svc.Stats(ctx, PrincipalFrom(ctx), q)
+			st, err := svc.Stats(ctx, PrincipalFrom(ctx), q, 0)
 			if err != nil {
 				return nil, err
 			}
@@ -734,12 +741,19 @@ func (s *Server) registerV1HPSRequests(tags []string, manage Access) {
 		})
 	Register(s.API, huma.Operation{OperationID: "v1-hps-stats", Method: http.MethodGet, Path: "/api/v1/hps/stats", Tags: tags,
 		Summary: "Counts over the HPS requests the caller may see"}, Authenticated,
-		func(ctx context.Context, _ *struct{}) (*struct{ Body HpsRequestStats }, error) {
-			st, err := svc.Stats(ctx, PrincipalFrom(ctx), clearance.RequestQuery{})
+		func(ctx context.Context, _ *struct{}) (*struct{ Body V1HPSStats }, error) {
+			st, err := svc.Stats(ctx, PrincipalFrom(ctx), clearance.RequestQuery{}, 5)
 			if err != nil {
 				return nil, err
 			}
-			return &struct{ Body HpsRequestStats }{Body: hpsStats(st)}, nil
+			out := V1HPSStats{HpsRequestStats: hpsStats(st), RecentRequests: make([]V1HPSRequest, len(st.Recent))}
+			t := svc.Today()
+			for i := range st.Recent {
+				r := v1HPSRequest(&st.Recent[i], t)
+				r.User, r.SubmittedByUser, r.ApprovedByUser = nil, nil, nil
+				out.RecentRequests[i] = r
+			}
+			return &struct{ Body V1HPSStats }{Body: out}, nil
 		})
 	Register(s.API, huma.Operation{OperationID: "v1-hps-pending", Method: http.MethodGet, Path: "/api/v1/hps/pending/list", Tags: tags,
 		Summary: "Pending HPS requests the caller may see, oldest first"}, Authenticated,

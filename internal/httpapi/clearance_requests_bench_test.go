@@ -63,6 +63,7 @@ func BenchmarkHPSRequests(b *testing.B) {
 				{"stats-own", "/api/hps/requests/stats/", member},
 				{"stats-team", "/api/hps/requests/stats/", lead},
 				{"stats-all", "/api/hps/requests/stats/", approver},
+				{"stats-all-v1", "/api/v1/hps/stats", approver},
 				{"get", "/api/hps/requests/" + one + "/", approver},
 				{"get-lead", "/api/hps/requests/" + one + "/", lead},
 			}

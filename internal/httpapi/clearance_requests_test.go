@@ -596,6 +596,18 @@ func TestHPSRequestVisibility(t *testing.T) {
 				t.Errorf("member stats %+v", st)
 			}
 		}
+		v1st := decode[httpapi.V1HPSStats](t, w.expect(200, "GET", "/api/v1/hps/stats", w.tokLead, nil))
+		if len(v1st.RecentRequests) != 3 || v1st.RecentRequests[0].FirstName != "Dora" || v1st.RecentRequests[0].User != nil || v1st.TotalRequests != 3 {
+			t.Errorf("v1 stats recent_requests %+v", v1st)
+		}
+		if v1st := decode[httpapi.V1HPSStats](t, w.expect(200, "GET", "/api/v1/hps/stats", w.tk, nil)); len(v1st.RecentRequests) != 1 || v1st.ApprovedRequests != 1 {
+			t.Errorf("outsider v1 stats %+v", v1st)
+		}
+		nobody := w.user("sin-solicitudes@example.org", hpsrPass, identity.RoleMember)
+		if v1st := decode[httpapi.V1HPSStats](t, w.expect(200, "GET", "/api/v1/hps/stats", w.token(nobody.ID), nil)); len(v1st.RecentRequests) != 0 ||
+			v1st.TotalRequests != 0 || v1st.RequestsByType["new"] != 0 {
+			t.Errorf("empty v1 stats %+v", v1st)
+		}
 		w.exec("UPDATE hps_requests SET expires_at = ? WHERE id = ?", time.Now().UTC().AddDate(0, 0, 100), ids["outsider"])
 		if st := decode[httpapi.HpsRequestStats](t, w.expect(200, "GET", "/api/hps/requests/stats/", w.tokApprover, nil)); st.ExpiringSoon != 1 {
 			t.Errorf("expiring soon %d, want 1", st.ExpiringSoon)

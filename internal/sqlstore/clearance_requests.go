@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +33,8 @@ type requestViewRow struct {
 	ALastName  *string `bun:"a_last_name,scanonly"`
 	Teams      *string `bun:"applicant_teams,scanonly"`
 	FullCount  int     `bun:"full_count,scanonly"`
+	// Stats carries RequestStats' groups next to the recent requests.
+	Stats *string `bun:"stats,scanonly"`
 }
 
 func person(id *int64, email, first, last *string) *clearance.Person {
@@ -255,24 +258,68 @@ func (s *Store) ListRequests(ctx context.Context, q clearance.RequestQuery) ([]c
 	return out, total, nil
 }
 
-// RequestStats counts by status and type, and the approved requests
-// expiring from soonFrom to soonTo, in one statement: one group per (status, type),
-// read from the hps_requests_stats covering index.
-func (s *Store) RequestStats(ctx context.Context, q clearance.RequestQuery, soonFrom, soonTo time.Time) (*clearance.RequestStats, error) {
-	where, args := requestWhere(q, s.db.Engine)
-	query := `SELECT h.status, h.request_type, count(*) AS n,
+// statsGroupsSQL counts the requests of where per (status, type), with
+// the approved ones expiring between two dates; its first two arguments
+// are those dates, then where's.
+func statsGroupsSQL(where string) string {
+	return `SELECT h.status, h.request_type, count(*) AS n,
 	COALESCE(SUM(CASE WHEN h.status = 'approved' AND h.expires_at >= ? AND h.expires_at <= ? THEN 1 ELSE 0 END), 0) AS soon
 FROM hps_requests AS h WHERE ` + where + ` GROUP BY h.status, h.request_type`
-	var groups []struct {
-		Status      string `bun:"status"`
-		RequestType string `bun:"request_type"`
-		N           int    `bun:"n"`
-		Soon        int    `bun:"soon"`
-	}
-	if err := s.db.NewRaw(query, append([]any{*dateUTC(&soonFrom), *dateUTC(&soonTo)}, args...)...).Scan(ctx, &groups); err != nil && !isNoRows(err) {
-		return nil, database.Translate(err)
-	}
+}
+
+// statsGroup is one (status, type) group.
+type statsGroup struct {
+	Status      string `bun:"status"`
+	RequestType string `bun:"request_type"`
+	N           int    `bun:"n"`
+	Soon        int    `bun:"soon"`
+}
+
+// RequestStats counts by status and type, and the approved requests
+// expiring from soonFrom to soonTo, in one statement: one group per
+// (status, type), read from the hps_requests_stats covering index. With
+// recent > 0 the statement is the list of the newest requests, the groups
+// riding along as one text column.
+func (s *Store) RequestStats(ctx context.Context, q clearance.RequestQuery, soonFrom, soonTo time.Time, recent int) (*clearance.RequestStats, error) {
+	where, args := requestWhere(q, s.db.Engine)
+	dates := []any{*dateUTC(&soonFrom), *dateUTC(&soonTo)}
+	var groups []statsGroup
 	var st clearance.RequestStats
+	if recent <= 0 {
+		if err := s.db.NewRaw(statsGroupsSQL(where), append(dates, args...)...).Scan(ctx, &groups); err != nil && !isNoRows(err) {
+			return nil, database.Translate(err)
+		}
+	} else {
+		agg := "group_concat"
+		if s.db.Engine == database.Postgres {
+			agg = "string_agg"
+		}
+		packed := "(SELECT " + agg + "(g.status || ':' || g.request_type || ':' || CAST(g.n AS TEXT) || ':' || CAST(g.soon AS TEXT), ';') FROM (" +
+			statsGroupsSQL(where) + ") AS g)"
+		order := " ORDER BY h.created_at DESC, h.id DESC"
+		query := strings.Replace(s.requestViewSQL(), "SELECT h.*,", "SELECT h.*, "+packed+" AS stats,", 1) +
+			" WHERE h.id IN (SELECT h.id FROM hps_requests AS h WHERE " + where + order + limitSQL(recent, 0) + ")" + order
+		all := append(append(dates, args...), args...)
+		var rows []requestViewRow
+		if err := s.db.NewRaw(query, all...).Scan(ctx, &rows); err != nil && !isNoRows(err) {
+			return nil, database.Translate(err)
+		}
+		st.Recent = make([]clearance.Request, len(rows))
+		for i := range rows {
+			st.Recent[i] = *rows[i].view()
+		}
+		if len(rows) > 0 && rows[0].Stats != nil {
+			for _, g := range strings.Split(*rows[0].Stats, ";") {
+				f := strings.Split(g, ":")
+				if len(f) != 4 {
+					continue
+				}
+				n, _ := strconv.Atoi(f[2])
+				soon, _ := strconv.Atoi(f[3])
+				groups = append(groups, statsGroup{Status: f[0], RequestType: f[1], N: n, Soon: soon})
+			}
+		}
+	}
 	for _, g := range groups {
 		st.Total += g.N
 		st.ExpiringSoon += g.Soon
