@@ -187,9 +187,11 @@ func (r *Request) IsExpired(today time.Time) bool {
 	return r.ExpiresAt != nil && r.ExpiresAt.Before(today)
 }
 
-// CanBeApproved is the legacy computed flag: pending and not expired.
+// CanBeApproved is the legacy computed flag, with the state machine's
+// meaning: an approver could approve it now (it is submitted) and it has
+// not expired. (The legacy said "pending": it had no machine.)
 func (r *Request) CanBeApproved(today time.Time) bool {
-	return r.Status == Pending && !r.IsExpired(today)
+	return Allowed(ActorApprover, r.Status, Approved) && !r.IsExpired(today)
 }
 
 // Template is a transfer-form PDF template.

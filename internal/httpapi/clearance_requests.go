@@ -182,11 +182,6 @@ func absURL(ctx context.Context, path string) *string {
 	return &path
 }
 
-// hpsCanBeApproved: the state machine approves from submitted only.
-func hpsCanBeApproved(r *clearance.Request, today time.Time) bool {
-	return r.Status == clearance.Submitted && !r.IsExpired(today)
-}
-
 func hpsRequest(ctx context.Context, r *clearance.Request, today time.Time) HpsRequest {
 	out := HpsRequest{ID: r.ID, User: r.UserID, UserID: r.UserID, RequestType: string(r.RequestType), Status: string(r.Status),
 		FormType: string(r.FormType), Type: string(r.FormType), Template: r.TemplateID,
@@ -199,7 +194,7 @@ func hpsRequest(ctx context.Context, r *clearance.Request, today time.Time) HpsR
 		CompanyNIF: r.CompanyNIF, InternalCode: r.InternalCode, JobPosition: r.JobPosition, AutoProcessed: r.AutoProcessed,
 		SourcePDFFilename: r.SourcePDFFilename, AutoProcessedAt: timeStr(r.AutoProcessedAt), GovernmentDocumentType: r.GovernmentDocumentType,
 		DataSource: r.DataSource, OriginalStatusText: r.OriginalStatusText, CreatedAt: isoTime(r.CreatedAt), UpdatedAt: isoTime(r.UpdatedAt),
-		IsExpired: r.IsExpired(today), CanBeApproved: hpsCanBeApproved(r, today)}
+		IsExpired: r.IsExpired(today), CanBeApproved: r.CanBeApproved(today)}
 	base := "/api/hps/requests/" + r.ID
 	if r.FilledPDF != "" {
 		out.FilledPDFURL = absURL(ctx, base+"/filled-pdf/")
@@ -244,7 +239,7 @@ func v1HPSRequest(r *clearance.Request, today time.Time) V1HPSRequest {
 		FirstName: r.FirstName, FirstLastName: r.FirstLastName, SecondLastName: r.SecondLastName, Nationality: r.Nationality,
 		BirthPlace: r.BirthPlace, Email: r.Email, Phone: r.Phone, SubmittedBy: idStr(r.SubmittedByID), SubmittedAt: timeStr(r.SubmittedAt),
 		ApprovedBy: idStr(r.ApprovedByID), ApprovedAt: timeStr(r.ApprovedAt), ExpiresAt: dateStr(r.ExpiresAt), Notes: r.Notes,
-		CreatedAt: isoTime(r.CreatedAt), UpdatedAt: isoTime(r.UpdatedAt), IsExpired: r.IsExpired(today), CanBeApproved: hpsCanBeApproved(r, today),
+		CreatedAt: isoTime(r.CreatedAt), UpdatedAt: isoTime(r.UpdatedAt), IsExpired: r.IsExpired(today), CanBeApproved: r.CanBeApproved(today),
 		User: v1Person(r.User), SubmittedByUser: v1Person(r.SubmittedBy), ApprovedByUser: v1Person(r.ApprovedBy)}
 }
 
