@@ -324,3 +324,38 @@ func TestWorkerLastAttemptAndSentRow(t *testing.T) {
 		}
 	})
 }
+
+// TestSensitiveBodiesPurgedAfterDelivery: a message carrying a temporary
+// password is delivered whole, and then its body is gone from
+// mail_messages; an ordinary message keeps its body.
+func TestSensitiveBodiesPurgedAfterDelivery(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *database.DB) {
+		srv := startSMTP(t, smtpOptions{})
+		j := startJobs(t, db, NewSMTPSender(smtpConfig(srv)), nil)
+		m := NewMailer(j)
+		creds := CredentialsData{Name: "Ana", LoginURL: "https://thot.example.org/login", Username: "ana@example.org",
+			Email: "ana@example.org", TemporaryPassword: "Xk7-temporal-9Q"}
+		if err := enqueue(t, db, m, "ana@example.org", TemplateCredentials, creds, "creds:ana"); err != nil {
+			t.Fatal(err)
+		}
+		if err := enqueue(t, db, m, "ana@example.org", TemplateHPSApproved, sampleData(t, TemplateHPSApproved), "approved:ana"); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 30*time.Second, "delivery", func() bool { return len(srv.DeliveredTo("ana@example.org")) >= 2 })
+		flush(t, db, m, srv)
+		var got bool
+		for _, d := range srv.DeliveredTo("ana@example.org") {
+			got = got || strings.Contains(parseMail(t, d.Data).Parts["text/plain"], "Xk7-temporal-9Q")
+		}
+		if !got {
+			t.Fatal("the delivered credentials mail lacks the temporary password")
+		}
+		row := rowByKey(t, db, "creds:ana")
+		if row.Status != StatusSent || row.BodyText != purgedBody || row.BodyHTML != "" || strings.Contains(row.Subject, "Xk7") {
+			t.Errorf("credentials row after delivery: status %s, body %q, html %d bytes", row.Status, row.BodyText, len(row.BodyHTML))
+		}
+		if row := rowByKey(t, db, "approved:ana"); row.Status != StatusSent || row.BodyText == purgedBody || row.BodyText == "" {
+			t.Errorf("ordinary row after delivery: status %s, body %q", row.Status, row.BodyText)
+		}
+	})
+}

@@ -105,14 +105,23 @@ func markSending(ctx context.Context, db bun.IDB, id string) (claimed bool, err 
 	return n == 1, nil
 }
 
-// markSent records delivery to the relay.
-func markSent(ctx context.Context, db bun.IDB, id string, at time.Time) error {
-	_, err := db.NewUpdate().Model((*messageRow)(nil)).
+// purgedBody replaces the body of a delivered message that carried a
+// secret (Sensitive).
+const purgedBody = "[Contenido borrado tras el envío: contenía credenciales o un enlace de un solo uso.]"
+
+// markSent records delivery to the relay. A sensitive message's body is
+// dropped in the same statement: the outbox is not a second copy of a
+// temporary password or a form link.
+func markSent(ctx context.Context, db bun.IDB, id string, at time.Time, sensitive bool) error {
+	q := db.NewUpdate().Model((*messageRow)(nil)).
 		Set("status = ?", StatusSent).
 		Set("sent_at = ?", at.UTC()).
 		Set("last_error = ''").
-		Where("id = ?", id).
-		Exec(ctx)
+		Where("id = ?", id)
+	if sensitive {
+		q = q.Set("body_text = ?", purgedBody).Set("body_html = ''")
+	}
+	_, err := q.Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("mail: mark sent: %w", err)
 	}

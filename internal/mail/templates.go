@@ -98,6 +98,18 @@ type (
 	}
 )
 
+// Sensitive reports whether a template's messages carry a secret — a
+// temporary password or a single-use form link — so that their body is
+// dropped from mail_messages once delivered (the subject, recipient and
+// template stay, for the record).
+func Sensitive(template string) bool {
+	switch template {
+	case TemplateCredentials, TemplateHPSFormLink, TemplateHPSExpiryReminder:
+		return true
+	}
+	return false
+}
+
 // UrgencyLabel is the label an expiry reminder carries for daysLeft: the
 // legacy tiers (≤ 30 days URGENTE, ≤ 90 IMPORTANTE, else INFORMATIVO),
 // which line up with the default reminder distances 30, 90 and 270.

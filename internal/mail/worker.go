@@ -110,7 +110,7 @@ func (w *SendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	log := w.deps.Logger.With("mail_id", id, "template", row.Template, "attempt", job.Attempt)
 
 	if sendErr == nil {
-		if err := retryBrief(bctx, func() error { return markSent(bctx, w.deps.DB.DB, id, time.Now()) }); err != nil {
+		if err := retryBrief(bctx, func() error { return markSent(bctx, w.deps.DB.DB, id, time.Now(), Sensitive(row.Template)) }); err != nil {
 			// Delivered but not recorded. Returning the error would have
 			// River send it again; completing the job leaves the row in
 			// 'sending', which an operator can read as "probably sent".
