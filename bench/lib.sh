@@ -127,7 +127,7 @@ end_summary() {
 # A fresh server per endpoint, as the baseline did, so VmHWM is that run's peak.
 # timed PATH [LABEL]: a timed c=50 run with the bearer $token.
 timed() {
-	local path="$1" label="${2:-$1}" dir
+	local path="$1" label="${2:-\`$1\`}" dir
 	start_thot
 	local bytes
 	bytes="$(curl -sS -o /dev/null -w "%{size_download} (%{http_code})" -H "Authorization: Bearer $token" "http://127.0.0.1:$port$path" || echo -)"
