@@ -25,26 +25,17 @@ import (
 // HpsRequest is a request in the Django shape (HpsRequestSerializer):
 // every model field plus the computed ones.
 type HpsRequest struct {
-	ID                     string  `json:"id"`
-	User                   *int64  `json:"user"`
-	UserID                 *int64  `json:"user_id"`
-	RequestType            string  `json:"request_type"`
-	Status                 string  `json:"status"`
-	FormType               string  `json:"form_type"`
-	Type                   string  `json:"type" doc:"Legacy name of form_type"`
-	Template               *int64  `json:"template"`
-	FilledPDF              *string `json:"filled_pdf"`
-	ResponsePDF            *string `json:"response_pdf"`
-	DocumentType           string  `json:"document_type"`
-	DocumentNumber         string  `json:"document_number"`
-	BirthDate              string  `json:"birth_date"`
-	FirstName              string  `json:"first_name"`
-	FirstLastName          string  `json:"first_last_name"`
-	SecondLastName         string  `json:"second_last_name"`
-	Nationality            string  `json:"nationality"`
-	BirthPlace             string  `json:"birth_place"`
-	Email                  string  `json:"email"`
-	Phone                  string  `json:"phone"`
+	ID          string  `json:"id"`
+	User        *int64  `json:"user"`
+	UserID      *int64  `json:"user_id"`
+	RequestType string  `json:"request_type"`
+	Status      string  `json:"status"`
+	FormType    string  `json:"form_type"`
+	Type        string  `json:"type" doc:"Legacy name of form_type"`
+	Template    *int64  `json:"template"`
+	FilledPDF   *string `json:"filled_pdf"`
+	ResponsePDF *string `json:"response_pdf"`
+	HpsApplicant
 	SubmittedBy            *int64  `json:"submitted_by"`
 	SubmittedAt            *string `json:"submitted_at"`
 	ApprovedBy             *int64  `json:"approved_by"`
@@ -76,6 +67,26 @@ type HpsRequest struct {
 	ApprovedByEmail        *string `json:"approved_by_email"`
 }
 
+// HpsApplicant is the applicant's data, the same in both shapes.
+type HpsApplicant struct {
+	DocumentType   string `json:"document_type"`
+	DocumentNumber string `json:"document_number"`
+	BirthDate      string `json:"birth_date"`
+	FirstName      string `json:"first_name"`
+	FirstLastName  string `json:"first_last_name"`
+	SecondLastName string `json:"second_last_name"`
+	Nationality    string `json:"nationality"`
+	BirthPlace     string `json:"birth_place"`
+	Email          string `json:"email"`
+	Phone          string `json:"phone"`
+}
+
+func hpsApplicant(r *clearance.Request) HpsApplicant {
+	return HpsApplicant{DocumentType: r.DocumentType, DocumentNumber: r.DocumentNumber, BirthDate: r.BirthDate.Format(time.DateOnly),
+		FirstName: r.FirstName, FirstLastName: r.FirstLastName, SecondLastName: r.SecondLastName, Nationality: r.Nationality,
+		BirthPlace: r.BirthPlace, Email: r.Email, Phone: r.Phone}
+}
+
 // V1HPSUser is a person in the FastAPI shape.
 type V1HPSUser struct {
 	ID        string `json:"id"`
@@ -88,21 +99,12 @@ type V1HPSUser struct {
 // V1HPSRequest is a request in the FastAPI shape (HPSRequestResponse):
 // no government fields, and never a password.
 type V1HPSRequest struct {
-	ID              string     `json:"id"`
-	UserID          *string    `json:"user_id"`
-	RequestType     string     `json:"request_type"`
-	Status          string     `json:"status"`
-	Type            string     `json:"type"`
-	DocumentType    string     `json:"document_type"`
-	DocumentNumber  string     `json:"document_number"`
-	BirthDate       string     `json:"birth_date"`
-	FirstName       string     `json:"first_name"`
-	FirstLastName   string     `json:"first_last_name"`
-	SecondLastName  string     `json:"second_last_name"`
-	Nationality     string     `json:"nationality"`
-	BirthPlace      string     `json:"birth_place"`
-	Email           string     `json:"email"`
-	Phone           string     `json:"phone"`
+	ID          string  `json:"id"`
+	UserID      *string `json:"user_id"`
+	RequestType string  `json:"request_type"`
+	Status      string  `json:"status"`
+	Type        string  `json:"type"`
+	HpsApplicant
 	SubmittedBy     *string    `json:"submitted_by"`
 	SubmittedAt     *string    `json:"submitted_at"`
 	ApprovedBy      *string    `json:"approved_by"`
@@ -184,10 +186,7 @@ func absURL(ctx context.Context, path string) *string {
 
 func hpsRequest(ctx context.Context, r *clearance.Request, today time.Time) HpsRequest {
 	out := HpsRequest{ID: r.ID, User: r.UserID, UserID: r.UserID, RequestType: string(r.RequestType), Status: string(r.Status),
-		FormType: string(r.FormType), Type: string(r.FormType), Template: r.TemplateID,
-		DocumentType: r.DocumentType, DocumentNumber: r.DocumentNumber, BirthDate: r.BirthDate.Format(time.DateOnly),
-		FirstName: r.FirstName, FirstLastName: r.FirstLastName, SecondLastName: r.SecondLastName, Nationality: r.Nationality,
-		BirthPlace: r.BirthPlace, Email: r.Email, Phone: r.Phone,
+		FormType: string(r.FormType), Type: string(r.FormType), Template: r.TemplateID, HpsApplicant: hpsApplicant(r),
 		SubmittedBy: personID(r.SubmittedByID), SubmittedAt: timeStr(r.SubmittedAt),
 		ApprovedBy: personID(r.ApprovedByID), ApprovedAt: timeStr(r.ApprovedAt), ExpiresAt: dateStr(r.ExpiresAt), Notes: r.Notes,
 		SecurityClearanceLevel: r.SecurityClearanceLevel, GovernmentExpediente: r.GovernmentExpediente, CompanyName: r.CompanyName,
@@ -235,9 +234,7 @@ func idStr(id *int64) *string {
 
 func v1HPSRequest(r *clearance.Request, today time.Time) V1HPSRequest {
 	return V1HPSRequest{ID: r.ID, UserID: idStr(r.UserID), RequestType: string(r.RequestType), Status: string(r.Status), Type: string(r.FormType),
-		DocumentType: r.DocumentType, DocumentNumber: r.DocumentNumber, BirthDate: r.BirthDate.Format(time.DateOnly),
-		FirstName: r.FirstName, FirstLastName: r.FirstLastName, SecondLastName: r.SecondLastName, Nationality: r.Nationality,
-		BirthPlace: r.BirthPlace, Email: r.Email, Phone: r.Phone, SubmittedBy: idStr(r.SubmittedByID), SubmittedAt: timeStr(r.SubmittedAt),
+		HpsApplicant: hpsApplicant(r), SubmittedBy: idStr(r.SubmittedByID), SubmittedAt: timeStr(r.SubmittedAt),
 		ApprovedBy: idStr(r.ApprovedByID), ApprovedAt: timeStr(r.ApprovedAt), ExpiresAt: dateStr(r.ExpiresAt), Notes: r.Notes,
 		CreatedAt: isoTime(r.CreatedAt), UpdatedAt: isoTime(r.UpdatedAt), IsExpired: r.IsExpired(today), CanBeApproved: r.CanBeApproved(today),
 		User: v1Person(r.User), SubmittedByUser: v1Person(r.SubmittedBy), ApprovedByUser: v1Person(r.ApprovedBy)}

@@ -323,17 +323,21 @@ func (s *Server) registerHPSTemplates() {
 		}
 		return &struct{ Body HPSTemplateJSON }{Body: hpsTemplateJSON(ctx, t)}, nil
 	}
-	get := func(ctx context.Context, in *hpsTemplateIDInput) (*struct{ Body HPSTemplateJSON }, error) {
-		id, err := clearance.TemplateID(in.ID)
-		if err != nil {
-			return nil, err
+	// byID turns a service call on one template into a handler.
+	byID := func(call func(context.Context, int64) (*clearance.Template, error)) func(context.Context, *hpsTemplateIDInput) (*struct{ Body HPSTemplateJSON }, error) {
+		return func(ctx context.Context, in *hpsTemplateIDInput) (*struct{ Body HPSTemplateJSON }, error) {
+			id, err := clearance.TemplateID(in.ID)
+			if err != nil {
+				return nil, err
+			}
+			t, err := call(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			return &struct{ Body HPSTemplateJSON }{Body: hpsTemplateJSON(ctx, t)}, nil
 		}
-		t, err := svc.Template(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		return &struct{ Body HPSTemplateJSON }{Body: hpsTemplateJSON(ctx, t)}, nil
 	}
+	get := byID(svc.Template)
 	update := func(ctx context.Context, in *hpsTemplateBodyInput) (*struct{ Body HPSTemplateJSON }, error) {
 		id, err := clearance.TemplateID(in.ID)
 		if err != nil {
@@ -359,17 +363,7 @@ func (s *Server) registerHPSTemplates() {
 		}
 		return &struct{ Body HPSMessageJSON }{Body: HPSMessageJSON{Message: "Plantilla eliminada."}}, nil
 	}
-	activate := func(ctx context.Context, in *hpsTemplateIDInput) (*struct{ Body HPSTemplateJSON }, error) {
-		id, err := clearance.TemplateID(in.ID)
-		if err != nil {
-			return nil, err
-		}
-		t, err := svc.ActivateTemplate(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		return &struct{ Body HPSTemplateJSON }{Body: hpsTemplateJSON(ctx, t)}, nil
-	}
+	activate := byID(svc.ActivateTemplate)
 	activeList := func(ctx context.Context, _ *struct{}) (*struct{ Body []HPSTemplateJSON }, error) {
 		on := true
 		ts, _, err := svc.Templates(ctx, clearance.TemplateFilter{Active: &on})

@@ -170,18 +170,27 @@ func (s *Store) CreateTemplate(ctx context.Context, t *clearance.Template) error
 	return database.Translate(err)
 }
 
+// templateForUpdate reads a template inside tx, locking it on PostgreSQL.
+func (s *Store) templateForUpdate(ctx context.Context, tx bun.Tx, id int64) (*templateRow, error) {
+	row := new(templateRow)
+	q := tx.NewSelect().Model(row).Where("t.id = ?", id)
+	if s.db.Engine == database.Postgres {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		if isNoRows(err) {
+			return nil, errs.NotFound("HPS template")
+		}
+		return nil, err
+	}
+	return row, nil
+}
+
 // UpdateTemplate implements clearance.TemplateStore.
 func (s *Store) UpdateTemplate(ctx context.Context, id int64, action string, change func(t *clearance.Template) error) (old, cur *clearance.Template, err error) {
 	err = s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		var row templateRow
-		q := tx.NewSelect().Model(&row).Where("t.id = ?", id)
-		if s.db.Engine == database.Postgres {
-			q = q.For("UPDATE")
-		}
-		if err := q.Scan(ctx); err != nil {
-			if isNoRows(err) {
-				return errs.NotFound("HPS template")
-			}
+		row, err := s.templateForUpdate(ctx, tx, id)
+		if err != nil {
 			return err
 		}
 		before := row.template()
@@ -219,15 +228,8 @@ func (s *Store) UpdateTemplate(ctx context.Context, id int64, action string, cha
 func (s *Store) DeleteTemplate(ctx context.Context, id int64) (*clearance.Template, error) {
 	var out *clearance.Template
 	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		var row templateRow
-		q := tx.NewSelect().Model(&row).Where("t.id = ?", id)
-		if s.db.Engine == database.Postgres {
-			q = q.For("UPDATE")
-		}
-		if err := q.Scan(ctx); err != nil {
-			if isNoRows(err) {
-				return errs.NotFound("HPS template")
-			}
+		row, err := s.templateForUpdate(ctx, tx, id)
+		if err != nil {
 			return err
 		}
 		n, err := tx.NewSelect().Table("hps_requests").Where("template_id = ?", id).Count(ctx)
