@@ -166,3 +166,36 @@ func (s *Service) UploadResponsePDF(ctx context.Context, p *identity.Principal, 
 	r.ResponsePDF = key
 	return r, nil
 }
+
+// UploadFilledPDF replaces the filled form of a pending transfer with one
+// the office completed by hand (the FastAPI upload-filled-pdf), for the
+// same people who may edit it, and then — as the legacy did — submits the
+// request: a second, ordinary transition through the state machine, with
+// its audit entry and e-mail. The upload stands on its own if that
+// transition is refused (the file is the office's latest version either
+// way), and the refusal is returned.
+func (s *Service) UploadFilledPDF(ctx context.Context, p *identity.Principal, id string, pdf []byte) (*Request, error) {
+	r, err := s.Request(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if !mayEditPDF(p, r) {
+		return nil, errs.Forbidden("Solo quien tramita solicitudes o un jefe del equipo del solicitante puede subir el PDF.")
+	}
+	if err := editablePDF(r); err != nil {
+		return nil, err
+	}
+	key := FilledPDFName(r.ID, uuid.NewString()[:8])
+	if err := s.putPDF(ctx, key, pdf, "pdf"); err != nil {
+		return nil, err
+	}
+	old, err := s.store.ReplaceRequestPDF(ctx, r.ID, editablePDF, PDFChange{Key: key, Action: "upload_filled_pdf"})
+	if err != nil {
+		s.dropFile(ctx, key)
+		return nil, err
+	}
+	if old != "" && old != key {
+		s.dropFile(ctx, old)
+	}
+	return s.Transition(ctx, p, r.ID, Submitted, TransitionInput{})
+}

@@ -36,6 +36,12 @@ type HPSResponseUploadJSON struct {
 	ResponsePDFURL string `json:"response_pdf_url"`
 }
 
+// HPSFilledUploadJSON answers upload-filled-pdf.
+type HPSFilledUploadJSON struct {
+	Message string `json:"message"`
+	Status  string `json:"status"`
+}
+
 // HPSEditPDFJSON answers edit-filled-pdf (the Django keys, plus the
 // FastAPI message).
 type HPSEditPDFJSON struct {
@@ -55,9 +61,31 @@ func responsePDFPath(ctx context.Context, id string) string {
 	return p
 }
 
-// responsePDFFields are the multipart names accepted for the response
-// PDF: "pdf" (documented) and the legacy spellings.
-var responsePDFFields = []string{"pdf", "pdf_file", "response_pdf", "file"}
+// responsePDFFields and filledPDFFields are the multipart names accepted
+// for an uploaded PDF: "pdf" (documented) and the legacy spellings.
+var (
+	responsePDFFields = []string{"pdf", "pdf_file", "response_pdf", "file"}
+	filledPDFFields   = []string{"pdf", "pdf_file", "filled_pdf", "file"}
+)
+
+// uploadedPDF reads the first of names present in a multipart body.
+func uploadedPDF(contentType string, body []byte, names []string) ([]byte, error) {
+	form, err := multipartForm(contentType, body, "pdf")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = form.RemoveAll() }()
+	for _, f := range names {
+		d, _, ok, err := formFile(form, f)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return d, nil
+		}
+	}
+	return nil, errs.Field("pdf", "No se ha enviado ningún archivo.")
+}
 
 func (s *Server) registerHPSRequestPDFs() {
 	svc := s.deps.Clearance
@@ -72,24 +100,9 @@ func (s *Server) registerHPSRequestPDFs() {
 		}
 	}
 	upload := func(ctx context.Context, in *hpsRequestUploadInput) (*struct{ Body HPSResponseUploadJSON }, error) {
-		form, err := multipartForm(in.ContentType, in.RawBody, "pdf")
+		data, err := uploadedPDF(in.ContentType, in.RawBody, responsePDFFields)
 		if err != nil {
 			return nil, err
-		}
-		defer func() { _ = form.RemoveAll() }()
-		var data []byte
-		for _, f := range responsePDFFields {
-			d, _, ok, err := formFile(form, f)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				data = d
-				break
-			}
-		}
-		if data == nil {
-			return nil, errs.Field("pdf", "No se ha enviado ningún archivo.")
 		}
 		r, err := svc.UploadResponsePDF(ctx, PrincipalFrom(ctx), in.ID, data)
 		if err != nil {
@@ -97,6 +110,18 @@ func (s *Server) registerHPSRequestPDFs() {
 		}
 		return &struct{ Body HPSResponseUploadJSON }{Body: HPSResponseUploadJSON{Message: "PDF de respuesta guardado.",
 			ResponsePDFURL: responsePDFPath(ctx, r.ID)}}, nil
+	}
+	uploadFilled := func(ctx context.Context, in *hpsRequestUploadInput) (*struct{ Body HPSFilledUploadJSON }, error) {
+		data, err := uploadedPDF(in.ContentType, in.RawBody, filledPDFFields)
+		if err != nil {
+			return nil, err
+		}
+		r, err := svc.UploadFilledPDF(ctx, PrincipalFrom(ctx), in.ID, data)
+		if err != nil {
+			return nil, err
+		}
+		return &struct{ Body HPSFilledUploadJSON }{Body: HPSFilledUploadJSON{Message: "PDF de traslado guardado; solicitud enviada.",
+			Status: string(r.Status)}}, nil
 	}
 	fields := func(ctx context.Context, in *hpsRequestIDInput) (*struct{ Body map[string]string }, error) {
 		fs, err := svc.RequestPDFFields(ctx, PrincipalFrom(ctx), in.ID)
@@ -138,6 +163,11 @@ func (s *Server) registerHPSRequestPDFs() {
 		o.SkipValidateBody = true
 		o.RequestBody = rawBodyDoc(s.API, nil, "", map[string]*huma.Schema{"pdf": {Type: huma.TypeString, Format: "binary", Description: "The PDF"}})
 		Register(s.API, o, Permission(identity.PermGestionarSolicitudes), upload)
+		o = op("upload-filled-pdf", http.MethodPost, "upload-filled-pdf",
+			"Replace a pending transfer's filled form (multipart `pdf`; sniffed, at most 10 MiB) and submit the request (hps.gestionar_solicitudes or a lead of the applicant's team)")
+		o.SkipValidateBody = true
+		o.RequestBody = rawBodyDoc(s.API, nil, "", map[string]*huma.Schema{"pdf": {Type: huma.TypeString, Format: "binary", Description: "The PDF"}})
+		Register(s.API, o, read, uploadFilled)
 		Register(s.API, op("extract-pdf-fields", http.MethodGet, "extract-pdf-fields",
 			"The filled transfer form's fields {name: value} (\"\" when empty)"), read, fields)
 		Register(s.API, op("edit-filled-pdf", http.MethodPost, "edit-filled-pdf",
