@@ -37,6 +37,7 @@ type ProfileBody struct {
 	IsTempPassword     bool    `json:"is_temp_password"`
 	MustChangePassword bool    `json:"must_change_password"`
 	EmailVerified      bool    `json:"email_verified"`
+	HPSRequestsCount   int     `json:"hps_requests_count" doc:"Number of HPS requests of the user"`
 	CreatedAt          string  `json:"created_at"`
 	UpdatedAt          string  `json:"updated_at"`
 }
@@ -52,7 +53,7 @@ func profileBody(u *identity.User) ProfileBody {
 	b := ProfileBody{ID: u.ID, UserID: u.ID, Email: u.Email, Username: u.Username, FirstName: u.FirstName, LastName: u.LastName,
 		FullName: u.FullName(), Role: u.RoleID, RoleName: nonEmpty(u.RoleName), TeamID: u.TeamID, TeamName: nonEmpty(u.TeamName),
 		DefaultTeamID: u.DefaultTeamID, IsActive: u.IsActive, IsTempPassword: u.IsTempPassword,
-		MustChangePassword: u.PasswordChangeRequired(), EmailVerified: u.EmailVerified,
+		MustChangePassword: u.PasswordChangeRequired(), EmailVerified: u.EmailVerified, HPSRequestsCount: u.HPSRequests,
 		CreatedAt: isoTime(u.DateJoined), UpdatedAt: isoTime(u.DateJoined)}
 	if u.UpdatedAt != nil {
 		b.UpdatedAt = isoTime(*u.UpdatedAt)

@@ -43,6 +43,9 @@ type User struct {
 	// TokensValidAfter: tokens issued before it are refused (password
 	// change, deactivation).
 	TokensValidAfter *time.Time
+	// HPSRequests is the number of HPS requests of the user; filled on
+	// profile reads only (the legacy hps_requests_count).
+	HPSRequests int
 }
 
 // PasswordChangeRequired reports whether the user must change the

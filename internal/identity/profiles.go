@@ -457,7 +457,7 @@ func (s *Service) CreateProfile(ctx context.Context, p *Principal, in NewProfile
 	if err := s.store.CreateProfile(ctx, u); err != nil {
 		return nil, err
 	}
-	return s.store.UserByID(ctx, u.ID)
+	return s.findProfile(ctx, ProfileScope{All: true}, u.ID)
 }
 
 // ProfileUpdate is a partial update; nil fields are left alone.
@@ -559,7 +559,7 @@ func (s *Service) UpdateProfile(ctx context.Context, p *Principal, id int64, in 
 			return nil, err
 		}
 	}
-	return s.store.UserByID(ctx, u.ID)
+	return s.findProfile(ctx, ProfileScope{All: true}, u.ID)
 }
 
 // SetProfileActive activates or deactivates a user p may manage (never
@@ -586,7 +586,7 @@ func (s *Service) SetProfileActive(ctx context.Context, p *Principal, id int64, 
 	if err := s.store.SetUserActive(ctx, u.ID, active, action); err != nil {
 		return nil, err
 	}
-	return s.store.UserByID(ctx, u.ID)
+	return s.findProfile(ctx, ProfileScope{All: true}, u.ID)
 }
 
 // DeleteProfilePermanently hard-deletes a user: administrators only, never

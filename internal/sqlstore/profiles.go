@@ -38,7 +38,8 @@ func profileLike(s string) string {
 // count query runs only when a page is full (or past the end).
 func (s *Store) ListProfiles(ctx context.Context, q identity.ProfileQuery) ([]identity.User, int, error) {
 	var rows []userRow
-	sel := profileScope(selectUsers(s.db, &rows), q.Scope)
+	sel := profileScope(selectUsers(s.db, &rows), q.Scope).
+		ColumnExpr("(SELECT count(*) FROM hps_requests AS hr WHERE hr.user_id = u.id) AS hps_requests_count")
 	if q.ID != 0 {
 		sel = sel.Where("u.id = ?", q.ID)
 	}

@@ -37,8 +37,9 @@ type userRow struct {
 	TokensValidAfter   *time.Time `bun:"tokens_valid_after"`
 
 	// Joined, read-only.
-	RoleName string `bun:"role_name,scanonly"`
-	TeamName string `bun:"team_name,scanonly"`
+	RoleName    string `bun:"role_name,scanonly"`
+	TeamName    string `bun:"team_name,scanonly"`
+	HPSRequests int    `bun:"hps_requests_count,scanonly"`
 }
 
 func (r *userRow) user() *identity.User {
@@ -48,7 +49,7 @@ func (r *userRow) user() *identity.User {
 		LastLogin: utcPtr(r.LastLogin), DateJoined: r.DateJoined.UTC(), UpdatedAt: utcPtr(r.UpdatedAt),
 		LegacyHPSID: r.LegacyHPSID, RoleID: r.RoleID, RoleName: r.RoleName, TeamID: r.TeamID, TeamName: r.TeamName,
 		DefaultTeamID: r.DefaultTeamID, MustChangePassword: r.MustChangePassword, IsTempPassword: r.IsTempPassword,
-		EmailVerified: r.EmailVerified, TokensValidAfter: utcPtr(r.TokensValidAfter),
+		EmailVerified: r.EmailVerified, TokensValidAfter: utcPtr(r.TokensValidAfter), HPSRequests: r.HPSRequests,
 	}
 }
 
