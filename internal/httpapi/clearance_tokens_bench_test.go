@@ -55,8 +55,9 @@ func TestHPSPublicSubmitRace(t *testing.T) {
 		}
 
 		// Two links for the same new person at once: one request; the
-		// other is a conflict (open request, or the account made
-		// meanwhile), never a second request or account.
+		// other is the open-request conflict (whether it lost on the
+		// request or on the account made meanwhile), never a second
+		// request or account.
 		a := w.link(t, w.admin, map[string]any{"email": "doble@example.org"})
 		b := w.link(t, w.admin, map[string]any{"email": "doble@example.org"})
 		var got [2]response
@@ -68,6 +69,11 @@ func TestHPSPublicSubmitRace(t *testing.T) {
 		wg.Wait()
 		if s := []int{got[0].status, got[1].status}; !(s[0] == 201 && s[1] == 409 || s[0] == 409 && s[1] == 201) {
 			t.Fatalf("two links at once: %d %s / %d %s", got[0].status, got[0].body, got[1].status, got[1].body)
+		}
+		for _, r := range got {
+			if r.status == 409 && !strings.Contains(r.body, "open_request_exists") {
+				t.Errorf("the losing link's answer: %s", r.body)
+			}
 		}
 		if c := hpstokScalar[int](t, db, "SELECT count(*) FROM hps_requests WHERE document_number = '87654321X'"); c != 1 {
 			t.Fatalf("requests for the person: %d", c)

@@ -335,6 +335,11 @@ func (s *Store) applicant(ctx context.Context, tx bun.Tx, tok *tokenRow, sub *cl
 		PasswordHash: hash, IsActive: true, DateJoined: sub.Now.UTC(), TeamID: &team,
 		MustChangePassword: true, IsTempPassword: true}
 	if err := createUser(ctx, tx, u); err != nil {
+		// Another link for the same new person committed first: its
+		// request is now that person's open request.
+		if errs.Is(err, errs.KindConflict) || database.IsUnique(err, "") {
+			return nil, errOpenRequest
+		}
 		return nil, err
 	}
 	return &clearance.PublicOutcome{UserID: u.ID, Username: u.Username, Email: u.Email, UserCreated: true, TeamJoined: team}, nil
