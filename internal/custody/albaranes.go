@@ -49,6 +49,8 @@ type AlbaranStore interface {
 	PreviewRegistroSalida(ctx context.Context, year int) (string, error)
 
 	ListMovimientos(ctx context.Context, f MovimientoFilter) ([]MovimientoDetalle, int, error)
+	// EachMovimiento streams the movements matching f (unpaged) to fn.
+	EachMovimiento(ctx context.Context, f MovimientoFilter, fn func(*MovimientoDetalle) error) error
 	MovimientoDetalle(ctx context.Context, id int64) (*MovimientoDetalle, error)
 	CreateMovimiento(ctx context.Context, albaranID int64, l LineaAlbaran) (int64, error)
 	UpdateMovimiento(ctx context.Context, id int64, e MovimientoEdit) error
@@ -1132,6 +1134,11 @@ func (s *Service) Now() time.Time { return s.now() }
 // ListMovimientos returns movements matching f and the total count.
 func (s *Service) ListMovimientos(ctx context.Context, f MovimientoFilter) ([]MovimientoDetalle, int, error) {
 	return s.store.ListMovimientos(ctx, f)
+}
+
+// EachMovimiento streams every movement matching f to fn, in f's order.
+func (s *Service) EachMovimiento(ctx context.Context, f MovimientoFilter, fn func(*MovimientoDetalle) error) error {
+	return s.store.EachMovimiento(ctx, f, fn)
 }
 
 // GetMovimiento returns one movement.

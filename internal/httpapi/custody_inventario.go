@@ -393,15 +393,7 @@ func (s *Server) registerInventario() {
 				for i := range items {
 					out[i] = inventarioJSON(&items[i])
 				}
-				b, err := json.Marshal(NewList(out, in.PageParams, n, RequestURL(ctx)))
-				if err != nil {
-					return nil, err
-				}
-				return &huma.StreamResponse{Body: func(hctx huma.Context) {
-					hctx.SetHeader("Content-Type", "application/json")
-					hctx.SetStatus(http.StatusOK)
-					_, _ = hctx.BodyWriter().Write(b)
-				}}, nil
+				return jsonResponse(NewList(out, in.PageParams, n, RequestURL(ctx)))
 			}
 			return &huma.StreamResponse{Body: func(hctx huma.Context) { s.streamInventario(hctx, q) }}, nil
 		})
@@ -491,10 +483,33 @@ func (s *Server) registerInventario() {
 		})
 }
 
-// streamInventario writes the JSON array item by item from the store's
-// cursor. Until the first item is written an error can still be answered
-// properly; after that the response is cut short (and logged).
+// jsonResponse answers v as JSON from an operation that otherwise streams
+// (huma operations have one response type).
+func jsonResponse(v any) (*huma.StreamResponse, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return &huma.StreamResponse{Body: func(hctx huma.Context) {
+		hctx.SetHeader("Content-Type", "application/json")
+		hctx.SetStatus(http.StatusOK)
+		_, _ = hctx.BodyWriter().Write(b)
+	}}, nil
+}
+
+// streamInventario writes the inventory as a JSON array from the store's
+// cursor.
 func (s *Server) streamInventario(hctx huma.Context, q custody.InventarioQuery) {
+	streamArray(s, hctx, "inventory", func(fn func(*custody.Item) error) error {
+		return s.deps.Custody.EachInventario(hctx.Context(), q, fn)
+	}, func(b []byte, it *custody.Item) ([]byte, error) { return appendInventarioJSON(b, it), nil })
+}
+
+// streamArray writes a JSON array element by element as each yields
+// them (from a database cursor), flushing every streamFlushEvery
+// elements. Until the first element is written an error can still be
+// answered properly; after that the response is cut short (and logged).
+func streamArray[T any](s *Server, hctx huma.Context, what string, each func(fn func(*T) error) error, appendJSON func([]byte, *T) ([]byte, error)) {
 	ctx := hctx.Context()
 	var (
 		bw      *bufio.Writer
@@ -516,17 +531,21 @@ func (s *Server) streamInventario(hctx huma.Context, q custody.InventarioQuery) 
 		}
 	}
 	t0 := time.Now()
-	err := s.deps.Custody.EachInventario(ctx, q, func(it *custody.Item) error {
+	err := each(func(it *T) error {
+		var err error
+		buf = buf[:0]
+		if started {
+			buf = append(buf, ',')
+		}
+		if buf, err = appendJSON(buf, it); err != nil {
+			return err
+		}
 		if !started {
 			start()
-		} else {
-			buf = append(buf[:0], ',')
 		}
-		buf = appendInventarioJSON(buf, it)
 		if _, err := bw.Write(buf); err != nil {
 			return err
 		}
-		buf = buf[:0]
 		n++
 		if n%streamFlushEvery == 0 {
 			flush()
@@ -538,7 +557,7 @@ func (s *Server) streamInventario(hctx huma.Context, q custody.InventarioQuery) 
 		return
 	}
 	if err != nil {
-		logger(ctx).Warn("inventory stream cut short", "err", err, "items", n, "elapsed", time.Since(t0))
+		logger(ctx).Warn(what+" stream cut short", "err", err, "items", n, "elapsed", time.Since(t0))
 		_ = bw.Flush()
 		return
 	}

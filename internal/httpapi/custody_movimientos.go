@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"reflect"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -77,9 +79,12 @@ func (s *Server) registerMovimientos() {
 	write := Permission(identity.PermProductosEditar)
 	del := Permission(identity.PermProductosEliminar)
 
+	listSchema := s.API.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[List[MovimientoResource]](), true, "")
 	Register(s.API, huma.Operation{OperationID: "movimientos-list", Method: http.MethodGet, Path: "/api/movimientos/", Tags: tags,
-		Summary: "List movements (newest first)"}, read,
-		func(ctx context.Context, in *movListInput) (*struct{ Body List[MovimientoResource] }, error) {
+		Summary: "List movements (newest first); the whole list is streamed",
+		Responses: map[string]*huma.Response{"200": {Description: "Movements: a bare array streamed from the database (default), or a page with ?page=",
+			Content: map[string]*huma.MediaType{"application/json": {Schema: listSchema}}}}}, read,
+		func(ctx context.Context, in *movListInput) (*huma.StreamResponse, error) {
 			codigo := in.ProductoCodigo
 			if codigo == "" {
 				codigo = in.Codigo
@@ -89,6 +94,17 @@ func (s *Server) registerMovimientos() {
 			if err != nil {
 				return nil, err
 			}
+			if !in.Paged() {
+				// The whole history can be 100,000 movements: stream it.
+				return &huma.StreamResponse{Body: func(hctx huma.Context) {
+					streamArray(s, hctx, "movements", func(fn func(*custody.MovimientoDetalle) error) error {
+						return s.deps.Custody.EachMovimiento(hctx.Context(), f, fn)
+					}, func(b []byte, m *custody.MovimientoDetalle) ([]byte, error) {
+						j, err := json.Marshal(movimientoResource(m))
+						return append(b, j...), err
+					})
+				}}, nil
+			}
 			ms, total, err := s.deps.Custody.ListMovimientos(ctx, f)
 			if err != nil {
 				return nil, err
@@ -96,9 +112,7 @@ func (s *Server) registerMovimientos() {
 			if err := CheckPage(in.PageParams, total); err != nil {
 				return nil, err
 			}
-			return &struct {
-				Body List[MovimientoResource]
-			}{Body: NewList(movimientoResources(ms), in.PageParams, total, RequestURL(ctx))}, nil
+			return jsonResponse(NewList(movimientoResources(ms), in.PageParams, total, RequestURL(ctx)))
 		})
 
 	Register(s.API, huma.Operation{OperationID: "movimientos-get", Method: http.MethodGet, Path: "/api/movimientos/{id}/", Tags: tags,

@@ -154,38 +154,7 @@ var movOrderCols = map[string]string{"fecha": "m.fecha", "id": "m.id", "numero_s
 
 // ListMovimientos reads a page of movements (and the total) in one query.
 func (s *Store) ListMovimientos(ctx context.Context, f custody.MovimientoFilter) ([]custody.MovimientoDetalle, int, error) {
-	var where []string
-	var args []any
-	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
-	if f.AlbaranID != nil {
-		add("m.albaran_id = ?", *f.AlbaranID)
-	}
-	if f.ProductoID != nil {
-		add("m.producto_id = ?", *f.ProductoID)
-	}
-	if f.Codigo != "" {
-		add("p.codigo_producto = ?", f.Codigo)
-	}
-	if f.NumeroSerie != "" {
-		add("m.numero_serie = ?", f.NumeroSerie)
-	}
-	if f.Tipo != nil {
-		add("m.tipo_movimiento = ?", string(*f.Tipo))
-	}
-	cond := ""
-	if len(where) > 0 {
-		cond = " WHERE " + strings.Join(where, " AND ")
-	}
-	order := f.Ordering
-	if len(order) == 0 {
-		order = []custody.SortKey{{Field: "fecha", Desc: true}}
-	}
-	sel := "SELECT " + movCols
-	if f.Limit > 0 {
-		sel += ", count(*) OVER () AS full_count"
-	}
-	q := sel + " FROM movimientos AS m JOIN albaranes AS al ON al.id = m.albaran_id" + movJoins + cond +
-		" ORDER BY " + orderSQL(order, movOrderCols, "m.id DESC") + limitSQL(f.Limit, f.Offset)
+	q, args, cond := movListSQL(f)
 	var rows []movViewRow
 	if err := s.db.NewRaw(q, args...).Scan(ctx, &rows); err != nil && !isNoRows(err) {
 		return nil, 0, database.Translate(err)
@@ -201,6 +170,88 @@ func (s *Store) ListMovimientos(ctx context.Context, f custody.MovimientoFilter)
 		}
 	}
 	return out, total, nil
+}
+
+// movListSQL is the list statement for f (with the total on a page), its
+// arguments, and its WHERE clause alone.
+func movListSQL(f custody.MovimientoFilter) (query string, args []any, cond string) {
+	var where []string
+	add := func(c string, a ...any) { where = append(where, c); args = append(args, a...) }
+	if f.AlbaranID != nil {
+		add("m.albaran_id = ?", *f.AlbaranID)
+	}
+	if f.ProductoID != nil {
+		add("m.producto_id = ?", *f.ProductoID)
+	}
+	if f.Codigo != "" {
+		add("p.codigo_producto = ?", f.Codigo)
+	}
+	if f.NumeroSerie != "" {
+		add("m.numero_serie = ?", f.NumeroSerie)
+	}
+	if f.Tipo != nil {
+		add("m.tipo_movimiento = ?", string(*f.Tipo))
+	}
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	order := f.Ordering
+	if len(order) == 0 {
+		order = []custody.SortKey{{Field: "fecha", Desc: true}}
+	}
+	sel := "SELECT " + movCols
+	if f.Limit > 0 {
+		sel += ", count(*) OVER () AS full_count"
+	}
+	query = sel + " FROM movimientos AS m JOIN albaranes AS al ON al.id = m.albaran_id" + movJoins + cond +
+		" ORDER BY " + orderSQL(order, movOrderCols, "m.id DESC") + limitSQL(f.Limit, f.Offset)
+	return query, args, cond
+}
+
+// EachMovimiento streams the movements matching f (unpaged) to fn from
+// one query, row by row: the whole history (100,000 movements in the
+// benchmark set) is never held at once. On SQLite, whose single
+// connection must not wait on a slow client, the rows are read first, as
+// in EachInventario.
+func (s *Store) EachMovimiento(ctx context.Context, f custody.MovimientoFilter, fn func(*custody.MovimientoDetalle) error) error {
+	f.Limit, f.Offset = 0, 0
+	q, args, _ := movListSQL(f)
+	if s.db.Engine == database.SQLite {
+		var rows []movViewRow
+		if err := s.db.NewRaw(q, args...).Scan(ctx, &rows); err != nil && !isNoRows(err) {
+			return database.Translate(err)
+		}
+		for i := range rows {
+			if rows[i].ID == nil {
+				continue
+			}
+			d := rows[i].detalle()
+			rows[i] = movViewRow{} // let the converted row go
+			if err := fn(&d); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	rs, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return database.Translate(err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var row movViewRow
+		if err := s.db.ScanRow(ctx, rs, &row); err != nil {
+			return database.Translate(err)
+		}
+		if row.ID == nil {
+			continue
+		}
+		d := row.detalle()
+		if err := fn(&d); err != nil {
+			return err
+		}
+	}
+	return database.Translate(rs.Err())
 }
 
 var errMovimientoNotFound = &errs.Error{Kind: errs.KindNotFound, Message: "Not found."}
