@@ -248,14 +248,11 @@ func (s *Store) ListRequests(ctx context.Context, q clearance.RequestQuery) ([]c
 			total = rows[i].FullCount
 		}
 	}
-	if q.Limit > 0 && len(rows) == 0 && q.Offset > 0 {
-		// A page past the end has no row to carry the count: ask for it
-		// (only then, a second statement).
-		if err := s.db.NewRaw("SELECT count(*) FROM hps_requests AS h WHERE "+where, args...).Scan(ctx, &total); err != nil {
-			return nil, 0, database.Translate(err)
-		}
+	if q.Limit <= 0 {
+		return out, total, nil
 	}
-	return out, total, nil
+	total, err := pageTotal(ctx, s.db, len(rows), q.Offset, total, "SELECT count(*) FROM hps_requests AS h WHERE "+where, args)
+	return out, total, err
 }
 
 // statsGroupsSQL counts the requests of where per (status, type), with

@@ -144,13 +144,8 @@ func (s *Store) ListTokens(ctx context.Context, f clearance.TokenFilter) ([]clea
 		out[i] = rows[i].view().Token
 		n = rows[i].FullCount
 	}
-	if len(rows) == 0 && f.Offset > 0 {
-		// Past the end: count separately so pagination can say so.
-		if err := s.db.NewRaw("SELECT count(*) FROM hps_tokens AS t"+where, args...).Scan(ctx, &n); err != nil {
-			return nil, 0, database.Translate(err)
-		}
-	}
-	return out, n, nil
+	n, err := pageTotal(ctx, s.db, len(rows), f.Offset, n, "SELECT count(*) FROM hps_tokens AS t"+where, args)
+	return out, n, err
 }
 
 func (s *Store) tokenView(ctx context.Context, db bun.IDB, where string, arg any) (*clearance.PublicToken, error) {

@@ -165,17 +165,15 @@ func (s *Store) ListAlbaranes(ctx context.Context, f custody.AlbaranFilter) ([]c
 	for i := range rows {
 		out[i] = rows[i].detalle()
 	}
-	total := len(out)
-	switch {
-	case f.Limit > 0 && len(rows) > 0:
-		total = rows[0].FullCount
-	case f.Limit > 0:
-		// Past the end: the window count has no row to ride on.
-		if err := s.db.NewRaw("SELECT count(*) FROM albaranes AS a"+cond, args...).Scan(ctx, &total); err != nil {
-			return nil, 0, database.Translate(err)
-		}
+	if f.Limit <= 0 {
+		return out, len(out), nil
 	}
-	return out, total, nil
+	carried := 0
+	if len(rows) > 0 {
+		carried = rows[0].FullCount
+	}
+	total, err := pageTotal(ctx, s.db, len(rows), f.Offset, carried, "SELECT count(*) FROM albaranes AS a"+cond, args)
+	return out, total, err
 }
 
 // AlbaranPaginas returns all pages of the document id belongs to.

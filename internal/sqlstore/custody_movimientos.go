@@ -160,16 +160,16 @@ func (s *Store) ListMovimientos(ctx context.Context, f custody.MovimientoFilter)
 		return nil, 0, database.Translate(err)
 	}
 	out := movDetalles(rows)
-	total := len(out)
-	switch {
-	case f.Limit > 0 && len(rows) > 0:
-		total = rows[0].FullCount
-	case f.Limit > 0:
-		if err := s.db.NewRaw("SELECT count(*) FROM movimientos AS m LEFT JOIN productos AS p ON p.id = m.producto_id"+cond, args...).Scan(ctx, &total); err != nil {
-			return nil, 0, database.Translate(err)
-		}
+	if f.Limit <= 0 {
+		return out, len(out), nil
 	}
-	return out, total, nil
+	carried := 0
+	if len(rows) > 0 {
+		carried = rows[0].FullCount
+	}
+	total, err := pageTotal(ctx, s.db, len(rows), f.Offset, carried,
+		"SELECT count(*) FROM movimientos AS m LEFT JOIN productos AS p ON p.id = m.producto_id"+cond, args)
+	return out, total, err
 }
 
 // movListSQL is the list statement for f (with the total on a page), its
