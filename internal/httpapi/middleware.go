@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"net"
@@ -254,6 +255,7 @@ func allowedHosts(hosts []string) func(http.Handler) http.Handler {
 func limitBody(maxBody, maxUpload int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			emptyBodyAsObject(r)
 			if r.Body != nil && r.Body != http.NoBody {
 				limit := maxBody
 				mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -270,6 +272,32 @@ func limitBody(maxBody, maxUpload int64) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
+}
+
+// emptyBodyAsObject reads an empty POST, PUT or PATCH body as `{}`, as
+// DRF does: the clients call actions such as limpiar-huerfanos/ or
+// logout with no body at all, and huma would refuse them ("Request body is
+// required") before the handler could apply its own defaults. Required
+// fields are still reported by name. Only JSON (or untyped) requests are
+// touched; an empty upload stays empty and is refused by its handler.
+func emptyBodyAsObject(r *http.Request) {
+	switch r.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+	default:
+		return
+	}
+	if r.ContentLength > 0 || (r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody) {
+		return
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return
+		}
+	}
+	r.Body = io.NopCloser(strings.NewReader("{}"))
+	r.ContentLength = 2
+	r.Header.Set("Content-Type", "application/json")
 }
 
 // timeout bounds how long a request may run; handlers pass the context to

@@ -91,6 +91,7 @@ func New(d Deps) *Server {
 	r.Use(limitBody(cfg.MaxBodyBytes, cfg.MaxUploadBytes))
 	r.Use(timeout(cfg.RequestTimeout))
 	r.Use(compress())
+	r.Use(eitherSlash(r))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, detailError(http.StatusNotFound, "Not found."))
 	})
