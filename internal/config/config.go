@@ -83,6 +83,10 @@ type Config struct {
 	HPSExpiryCheckTime string
 	HPSPublicRateLimit int
 
+	// Browser extension: networks whose keyless requests the extension
+	// routes answer (transitional; empty = an API key is always needed).
+	ExtensionTrustedNetworks []string
+
 	// Mail out
 	SMTPHost      string
 	SMTPPort      int
@@ -247,6 +251,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HPSPublicRateLimit < 1 {
 		bad("THOT_HPS_PUBLIC_RATE_LIMIT: must be at least 1")
+	}
+	if err := c.validateTrustedNetworks(); err != nil {
+		errs = append(errs, err)
 	}
 	for _, q := range []int{c.QueueEmailWorkers, c.QueueAnalysis, c.QueueDefault} {
 		if q < 1 || q > 1000 {

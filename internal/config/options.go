@@ -144,6 +144,7 @@ var options = []option{
 	opt([]string{"THOT_HPS_REMINDER_DAYS"}, "270,90,30", "days before expiry at which renewal reminders are sent", list(func(c *Config) *[]string { return &c.HPSReminderDays })),
 	opt([]string{"THOT_HPS_EXPIRY_CHECK_TIME"}, "07:00", "daily time (THOT_TIMEZONE) of the HPS expiry and reminder job", str(func(c *Config) *string { return &c.HPSExpiryCheckTime })),
 	opt([]string{"THOT_HPS_PUBLIC_RATE_LIMIT"}, "20", "public HPS form requests per minute per client address", integer(func(c *Config) *int { return &c.HPSPublicRateLimit })),
+	opt([]string{"THOT_EXTENSION_TRUSTED_NETWORKS"}, "", "transitional: comma list of networks (CIDR) from which the browser-extension routes answer requests without an API key, each audited with the address (empty: a key is always required; production: private or loopback networks only)", list(func(c *Config) *[]string { return &c.ExtensionTrustedNetworks })),
 	opt([]string{"THOT_TIMEZONE", "CELERY_TIMEZONE", "TZ"}, "Europe/Madrid", "time zone for periodic jobs", str(func(c *Config) *string { return &c.TimeZone })),
 	opt([]string{"THOT_SMTP_HOST", "SMTP_HOST", "EMAIL_HOST"}, "", "SMTP relay (empty: write .eml files to THOT_DATA_DIR/outbox)", str(func(c *Config) *string { return &c.SMTPHost })),
 	opt([]string{"THOT_SMTP_PORT", "SMTP_PORT", "EMAIL_PORT"}, "587", "SMTP port", integer(func(c *Config) *int { return &c.SMTPPort })),
