@@ -137,15 +137,5 @@ func (s *Service) TransferPDF(ctx context.Context, doc string) (*Request, io.Rea
 	if err != nil {
 		return nil, nil, filestore.Object{}, err
 	}
-	if !r.Status.Open() || r.FormType != Traslado || r.FilledPDF == "" {
-		return nil, nil, filestore.Object{}, notFound
-	}
-	rc, obj, err := s.files.Open(ctx, r.FilledPDF)
-	if err != nil {
-		if errs.Is(err, errs.KindNotFound) {
-			return nil, nil, filestore.Object{}, notFound
-		}
-		return nil, nil, filestore.Object{}, err
-	}
-	return r, rc, obj, nil
+	return s.openTransferPDF(ctx, r, notFound)
 }

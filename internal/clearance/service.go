@@ -15,6 +15,7 @@ type Store interface {
 	TokenStore
 	KeyStore
 	ExpiryStore
+	AccessAuditStore
 }
 
 // Notice is an e-mail a change sends. The store queues it in the change's

@@ -25,7 +25,8 @@ import (
 //     AllowPasswordChange (change password, own profile, refresh, logout);
 //  4. "staff" needs is_staff, "permission" needs the codename;
 //  5. "api-key" operations take an API key instead (apiKeyMiddleware),
-//     never a JWT.
+//     never a JWT; the extension's also a request without credentials from
+//     THOT_EXTENSION_TRUSTED_NETWORKS (serveKeyless).
 //
 // Authorization never looks at token claims beyond the user id.
 
@@ -208,6 +209,9 @@ func (s *Server) apiKeyMiddleware(hctx huma.Context, a Access, next func(huma.Co
 	}
 	key := presentedAPIKey(hctx.Header("Authorization"), hctx.Header("X-API-Key"))
 	if key == "" {
+		if s.serveKeyless(hctx, a, next) {
+			return
+		}
 		s.writeHumaError(hctx, errAPIKeyRequired)
 		return
 	}

@@ -13,9 +13,11 @@ import (
 // The browser-extension API: the legacy paths and JSON keys (Django
 // /api/extension/…/ with trailing slashes, FastAPI /api/v1/extension/…
 // without), served by one set of handlers, but only to an API key of
-// scope "extension" (APIKey in routes.go). Status changes go through the
-// state machine as the extension actor and touch only the open request of
-// the document number; the audit actor is the key's name.
+// scope "extension" (APIKey in routes.go) or, transitionally, without
+// credentials from a trusted network (clearance_extension_access.go).
+// Status changes go through the state machine as the extension actor and
+// touch only the open request of the document number; the audit actor is
+// the key's name (or "extension, keyless, from <addr>").
 
 // ExtensionPersonFields are the applicant fields the extension copies into
 // the government form (legacy keys).
@@ -37,12 +39,14 @@ type ExtensionPersonFields struct {
 type ExtensionPersonJSON struct {
 	ExtensionPersonFields
 	HPSType string `json:"hps_type" doc:"form_type: solicitud or traslado"`
+	ExtensionPDFLink
 }
 
 // ExtensionPersonStatusJSON is the request of one document number.
 type ExtensionPersonStatusJSON struct {
 	ExtensionPersonFields
 	Estado string `json:"estado"`
+	ExtensionPDFLink
 }
 
 // ExtensionResultJSON answers a status change (legacy {success, message}).
@@ -83,11 +87,14 @@ func extensionRoute[I, O any](s *Server, id, method, path, summary string, h fun
 	} {
 		o := op
 		o.OperationID, o.Method, o.Path, o.Summary, o.Tags = v.id, method, v.path, summary, []string{"extension"}
+		o.Description = "Also answers requests without any credentials from THOT_EXTENSION_TRUSTED_NETWORKS (transitional; off by default), each audited with the address."
 		Register(s.API, o, APIKey(clearance.ScopeExtension), h)
 	}
 }
 
 func (s *Server) registerExtension() {
+	s.ext = newExtensionAccess(s.deps.Config, s.deps.Logger)
+	s.registerExtensionPDFLink()
 	extensionRoute(s, "personas", http.MethodGet, "/personas", "Pending requests to copy into the government form",
 		func(ctx context.Context, in *extensionPersonsInput) (*struct{ Body []ExtensionPersonJSON }, error) {
 			rs, err := s.deps.Clearance.ExtensionPersons(ctx, in.Tipo)
@@ -97,6 +104,7 @@ func (s *Server) registerExtension() {
 			out := make([]ExtensionPersonJSON, len(rs))
 			for i := range rs {
 				out[i] = ExtensionPersonJSON{ExtensionPersonFields: extensionFields(&rs[i]), HPSType: string(rs[i].FormType)}
+				out[i].ExtensionPDFLink = s.extensionPDFLink(ctx, &rs[i])
 			}
 			return &struct{ Body []ExtensionPersonJSON }{Body: out}, nil
 		}, huma.Operation{})
@@ -106,7 +114,9 @@ func (s *Server) registerExtension() {
 			if err != nil {
 				return nil, err
 			}
-			return &struct{ Body ExtensionPersonStatusJSON }{Body: ExtensionPersonStatusJSON{ExtensionPersonFields: extensionFields(r), Estado: string(r.Status)}}, nil
+			out := ExtensionPersonStatusJSON{ExtensionPersonFields: extensionFields(r), Estado: string(r.Status)}
+			out.ExtensionPDFLink = s.extensionPDFLink(ctx, r)
+			return &struct{ Body ExtensionPersonStatusJSON }{Body: out}, nil
 		}, huma.Operation{})
 	extensionRoute(s, "solicitud-estado", http.MethodPut, "/solicitud/{numero_documento}/estado",
 		"Set the state of the document number's open request (state machine: only submitted)",

@@ -64,6 +64,7 @@ type Server struct {
 	Metrics *Metrics
 	ready   readiness
 	jobsUI  *riverui.Handler
+	ext     extensionAccess
 }
 
 // New builds the router with every route registered.
