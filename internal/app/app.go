@@ -77,6 +77,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	hasher := identity.NewHasher(cfg.PasswordIter)
 	a.Identity = identity.NewService(a.Store, hasher)
 	a.Auth = identity.NewAuth(a.Store, a.Store, hasher, identity.NewTokens(cfg.SecretKey, cfg.AccessTokenTTL, cfg.RefreshTokenTTL))
+	a.Auth.RotateRefresh = cfg.RotateRefresh
 	a.Custody = custody.NewService(a.Store)
 	if a.Files, err = filestore.NewLocal(cfg.FilesDir()); err != nil {
 		db.Close()

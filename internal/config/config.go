@@ -66,9 +66,13 @@ type Config struct {
 	SecretKey       string
 	AccessTokenTTL  time.Duration
 	RefreshTokenTTL time.Duration
-	AdminEmail      string
-	AdminPassword   string
-	PasswordIter    int
+	// RotateRefresh: a refresh returns a new refresh token and blacklists
+	// the presented one. Off by default (SimpleJWT's default): the legacy
+	// frontends keep the refresh token of their login.
+	RotateRefresh bool
+	AdminEmail    string
+	AdminPassword string
+	PasswordIter  int
 
 	// Jobs
 	RunWorker         bool

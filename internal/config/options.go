@@ -133,6 +133,7 @@ var options = []option{
 	secret(opt([]string{"THOT_SECRET_KEY", "JWT_SECRET_KEY", "SECRET_KEY"}, "", "JWT signing key (dev: generated into THOT_DATA_DIR)", str(func(c *Config) *string { return &c.SecretKey }))),
 	opt([]string{"THOT_ACCESS_TOKEN_MINUTES", "ACCESS_TOKEN_EXPIRE_MINUTES", "JWT_ACCESS_TOKEN_EXPIRE_MINUTES"}, "480", "access token lifetime, minutes", duration(func(c *Config) *time.Duration { return &c.AccessTokenTTL }, time.Minute)),
 	opt([]string{"THOT_REFRESH_TOKEN_DAYS", "JWT_REFRESH_TOKEN_EXPIRE_DAYS"}, "7", "refresh token lifetime, days", duration(func(c *Config) *time.Duration { return &c.RefreshTokenTTL }, 24*time.Hour)),
+	opt([]string{"THOT_ROTATE_REFRESH_TOKENS", "ROTATE_REFRESH_TOKENS"}, "false", "refresh returns a new refresh token and blacklists the old one (the legacy frontends keep the old one: leave off while they are in use)", boolean(func(c *Config) *bool { return &c.RotateRefresh })),
 	opt([]string{"THOT_ADMIN_EMAIL"}, "admin@thot.local", "first administrator's e-mail (first start only)", str(func(c *Config) *string { return &c.AdminEmail })),
 	secret(opt([]string{"THOT_ADMIN_PASSWORD"}, "", "first administrator's password (empty: random, printed once)", str(func(c *Config) *string { return &c.AdminPassword }))),
 	opt([]string{"THOT_PASSWORD_ITERATIONS"}, "600000", "PBKDF2 iterations for new password hashes", integer(func(c *Config) *int { return &c.PasswordIter })),

@@ -60,15 +60,7 @@ func (e *rtEnv) mkUser(first, last, role string) *identity.User {
 // bearer mints an access token for the user as the database has it now.
 func (e *rtEnv) bearer(u *identity.User) string {
 	e.t.Helper()
-	p, err := e.store.Principal(context.Background(), u.ID)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	pair, err := e.auth.Tokens().Issue(p.User)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return pair.Access
+	return testSession(e.t, e.db, e.store, e.auth.Tokens(), u.ID).Access
 }
 
 func (e *rtEnv) req(method, path, token string, body any) response {

@@ -93,18 +93,30 @@ func (s *stack) setRole(id int64, role string) {
 	}
 }
 
-// token mints an access token for the user as it is in the database.
+// token opens a session for the user as it is in the database and
+// returns its access token.
 func (s *stack) token(id int64) string {
 	s.t.Helper()
-	p, err := s.store.Principal(context.Background(), id)
+	return testSession(s.t, s.db, s.store, s.auth.Tokens(), id).Access
+}
+
+// testSession opens a session for user id without a password check (a
+// fixture: no login audit entry, no last_login) and returns its pair.
+func testSession(t testing.TB, db *database.DB, store *sqlstore.Store, tokens *identity.Tokens, id int64) identity.Pair {
+	t.Helper()
+	p, err := store.Principal(context.Background(), id)
 	if err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
-	pair, err := s.auth.Tokens().Issue(p.User)
+	pair, err := tokens.Issue(p.User, identity.NewSessionID())
 	if err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
-	return pair.Access
+	if _, err := db.NewRaw("INSERT INTO auth_sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+		pair.SessionID, id, time.Now().UTC(), pair.RefreshExp.UTC()).Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return pair
 }
 
 // call sends a JSON request with an optional bearer token.

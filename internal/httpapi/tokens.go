@@ -63,10 +63,11 @@ type refreshInput struct {
 	}
 }
 
-// RefreshBody is {access, refresh} in SimpleJWT's order.
+// RefreshBody is SimpleJWT's refresh answer: {access}, and with rotation
+// {access, refresh} in that order.
 type RefreshBody struct {
 	Access  string `json:"access"`
-	Refresh string `json:"refresh"`
+	Refresh string `json:"refresh,omitempty" doc:"Only when refresh tokens rotate (THOT_ROTATE_REFRESH_TOKENS)"`
 }
 
 type verifyInput struct {
@@ -117,7 +118,7 @@ func (s *Server) registerTokens() {
 			return &tokenPairOutput{Body: TokenPair{Refresh: res.Pair.Refresh, Access: res.Pair.Access}}, nil
 		})
 	Register(s.API, huma.Operation{OperationID: "token-refresh", Method: http.MethodPost, Path: "/api/token/refresh/", Tags: []string{"auth"},
-		Summary: "Rotate a refresh token: the old one is blacklisted"}, Public,
+		Summary: "A new access token for a refresh token; the refresh token stays good unless rotation is on (then a new one is returned and the old one blacklisted)"}, Public,
 		func(ctx context.Context, in *refreshInput) (*struct{ Body RefreshBody }, error) {
 			fe := errs.FieldErrors{}
 			var f Field
@@ -128,11 +129,11 @@ func (s *Server) registerTokens() {
 			if err := fe.Err(); err != nil {
 				return nil, err
 			}
-			pair, err := s.deps.Auth.Refresh(ctx, tok)
+			r, err := s.deps.Auth.Refresh(ctx, tok)
 			if err != nil {
 				return nil, err
 			}
-			return &struct{ Body RefreshBody }{Body: RefreshBody{Access: pair.Access, Refresh: pair.Refresh}}, nil
+			return &struct{ Body RefreshBody }{Body: RefreshBody{Access: r.Access, Refresh: r.Refresh}}, nil
 		})
 	Register(s.API, huma.Operation{OperationID: "token-verify", Method: http.MethodPost, Path: "/api/token/verify/", Tags: []string{"auth"},
 		Summary: "Check a token"}, Public,
@@ -149,7 +150,7 @@ func (s *Server) registerTokens() {
 			return &emptyOutput{}, s.deps.Auth.Verify(ctx, tok)
 		})
 	Register(s.API, huma.Operation{OperationID: "token-blacklist", Method: http.MethodPost, Path: "/api/token/blacklist/", Tags: []string{"auth"},
-		Summary: "Log out: blacklist a refresh token"}, Public,
+		Summary: "Log out: blacklist a refresh token and end its session"}, Public,
 		func(ctx context.Context, in *refreshInput) (*emptyOutput, error) {
 			fe := errs.FieldErrors{}
 			var f Field
@@ -162,6 +163,32 @@ func (s *Server) registerTokens() {
 			}
 			return &emptyOutput{}, s.deps.Auth.Logout(ctx, tok)
 		})
+	Register(s.API, huma.Operation{OperationID: "token-logout", Method: http.MethodPost, Path: "/api/token/logout/", Tags: []string{"auth"},
+		Summary: "Log out the caller's session (HPS frontend); blacklists the refresh token too when one is given"}, Authenticated.DuringPasswordChange(),
+		func(ctx context.Context, in *refreshInput) (*struct{ Body MessageBody }, error) {
+			var f Field
+			if in.Body != nil {
+				f = in.Body.Refresh
+			}
+			if err := s.logout(ctx, f.Value); err != nil {
+				return nil, err
+			}
+			return &struct{ Body MessageBody }{Body: MessageBody{Message: msgLoggedOut, Detail: msgLoggedOut}}, nil
+		})
+}
+
+const msgLoggedOut = "Sesión cerrada exitosamente"
+
+// logout ends the caller's session and, when the client also gives a
+// refresh token, blacklists it. The HPS frontend sends no body at all; a
+// refresh token that is already dead does not make a logout fail.
+func (s *Server) logout(ctx context.Context, refresh string) error {
+	if refresh != "" {
+		if err := s.deps.Auth.Logout(ctx, refresh); err != nil && !errs.Is(err, errs.KindUnauthenticated) {
+			return err
+		}
+	}
+	return s.deps.Auth.EndSession(ctx, PrincipalFrom(ctx))
 }
 
 // ---- FastAPI-compatible auth (/api/v1/auth/...) ----
@@ -227,8 +254,8 @@ func v1User(u *identity.User) V1User {
 type MessageBody struct {
 	Message string `json:"message"`
 	Detail  string `json:"detail"`
-	// AccessToken is a fresh token after a password change (the old ones
-	// stop working).
+	// AccessToken is a fresh token of the caller's session after a
+	// password change (the tokens it holds keep working too).
 	AccessToken string `json:"access_token,omitempty"`
 }
 
@@ -267,14 +294,16 @@ func (s *Server) registerV1Auth() {
 			return &struct{ Body V1User }{Body: v1User(PrincipalFrom(ctx).User)}, nil
 		})
 	Register(s.API, huma.Operation{OperationID: "v1-logout", Method: http.MethodPost, Path: "/api/v1/auth/logout", Tags: []string{"auth", "fastapi"},
-		Summary: "Log out (hps-system contract); blacklists the refresh token when given"}, Authenticated.DuringPasswordChange(),
+		Summary: "Log out the caller's session (hps-system contract); blacklists the refresh token too when given"}, Authenticated.DuringPasswordChange(),
 		func(ctx context.Context, in *v1LogoutInput) (*struct{ Body MessageBody }, error) {
-			if in.Body != nil && in.Body.Refresh != "" {
-				if err := s.deps.Auth.Logout(ctx, in.Body.Refresh); err != nil {
-					return nil, err
-				}
+			refresh := ""
+			if in.Body != nil {
+				refresh = in.Body.Refresh
 			}
-			return &struct{ Body MessageBody }{Body: MessageBody{Message: "Sesión cerrada exitosamente", Detail: "Sesión cerrada exitosamente"}}, nil
+			if err := s.logout(ctx, refresh); err != nil {
+				return nil, err
+			}
+			return &struct{ Body MessageBody }{Body: MessageBody{Message: msgLoggedOut, Detail: msgLoggedOut}}, nil
 		})
 	Register(s.API, huma.Operation{OperationID: "v1-change-password", Method: http.MethodPost, Path: "/api/v1/auth/change-password", Tags: []string{"auth", "fastapi"},
 		Summary: "Change the caller's password (hps-system contract)"}, Authenticated.DuringPasswordChange(),
@@ -332,8 +361,8 @@ type OwnProfile struct {
 	Permissions        []string `json:"permissions"`
 }
 
-// CambiarPasswordBody is the Django change-password answer, plus the new
-// tokens (the old ones stop working).
+// CambiarPasswordBody is the Django change-password answer, plus a fresh
+// pair of the caller's session (the tokens it holds keep working too).
 type CambiarPasswordBody struct {
 	Message                string `json:"message"`
 	PasswordChangeRequired bool   `json:"password_change_required"`
@@ -350,7 +379,7 @@ func (s *Server) registerOwnAccount() {
 				MustChangePassword: u.PasswordChangeRequired(), CreatedAt: isoTime(u.DateJoined)}}, nil
 		})
 	Register(s.API, huma.Operation{OperationID: "cambiar-password", Method: http.MethodPost, Path: "/api/auth/cambiar-password/", Tags: []string{"auth"},
-		Summary: "Change the caller's password; answers with new tokens"}, Authenticated.DuringPasswordChange(),
+		Summary: "Change the caller's password; ends the user's other sessions, the caller's goes on"}, Authenticated.DuringPasswordChange(),
 		func(ctx context.Context, in *changePasswordInput) (*struct{ Body CambiarPasswordBody }, error) {
 			pair, err := s.deps.Auth.ChangePassword(ctx, PrincipalFrom(ctx), in.Body.CurrentPassword, in.Body.NewPassword, in.Body.ConfirmPassword)
 			if err != nil {

@@ -9,21 +9,70 @@ import (
 	"github.com/thot-security/thot/internal/errs"
 )
 
-// AuthStore is the persistence behind logins and tokens.
+// AuthStore is the persistence behind logins, sessions and tokens.
 type AuthStore interface {
 	Principal(ctx context.Context, userID int64) (*Principal, error)
 	PrincipalByLegacyID(ctx context.Context, legacyID string) (*Principal, error)
-	RecordLogin(ctx context.Context, userID int64, rehash string) error
-	ChangePassword(ctx context.Context, userID int64, hash string) error
-	RecordRefresh(ctx context.Context, jti string, userID int64, expires time.Time) error
+	// SessionPrincipal is Principal plus the state of session sid of that
+	// user, in one statement: it authenticates every request.
+	SessionPrincipal(ctx context.Context, userID int64, sid string) (*Principal, SessionState, error)
+	// OpenSession records a login in one transaction: provided the user is
+	// still active and its hash is still verified (else Unauthenticated),
+	// it stamps last_login (storing rehash when set), creates the session,
+	// records its refresh token and audits the login.
+	OpenSession(ctx context.Context, s Session, verified, rehash string) error
+	// AdoptSession makes session s for a legacy refresh token issued at
+	// issuedAt, unless the user's cut-off or inactivity refuses it; it
+	// reports whether the session is live (an adopted session may since
+	// have been revoked).
+	AdoptSession(ctx context.Context, s Session, issuedAt time.Time) (bool, error)
+	// ChangePassword stores the user's new hash, clears the temporary
+	// flags, keeps session keep (creating it if new) and revokes every
+	// other session of the user, in one transaction.
+	ChangePassword(ctx context.Context, userID int64, hash string, keep Session) error
 	IsBlacklisted(ctx context.Context, jti string) (bool, error)
-	Blacklist(ctx context.Context, jti string, userID int64, expires time.Time, action string) error
-	RotateRefresh(ctx context.Context, oldJTI string, oldExpires time.Time, newJTI string, userID int64, newExpires time.Time) error
+	// EndSession blacklists refresh token jti (when given; Conflict if it
+	// already is) and revokes session sid (when given), audited as action.
+	EndSession(ctx context.Context, userID int64, sid, jti string, jtiExpires time.Time, action string) error
+	// RotateRefresh blacklists the presented refresh token (Conflict if it
+	// already is), records its replacement and extends the session.
+	RotateRefresh(ctx context.Context, sid, oldJTI string, oldExpires time.Time, newJTI string, userID int64, newExpires time.Time) error
 	LockedUntil(ctx context.Context, keys []string, now time.Time) (time.Time, error)
 	RecordFailure(ctx context.Context, keys []ThrottleKey, now time.Time) (time.Time, error)
 	ResetThrottle(ctx context.Context, key string) error
 	WriteAudit(ctx context.Context, e audit.Entry) error
-	PruneTokens(ctx context.Context, now time.Time) (int64, error)
+	// PruneTokens deletes token rows expired before now and sessions
+	// whose last token expired before sessionsBefore.
+	PruneTokens(ctx context.Context, now, sessionsBefore time.Time) (int64, error)
+}
+
+// SessionState is what the database knows of a session.
+type SessionState int
+
+// Session states.
+const (
+	SessionMissing SessionState = iota // no such session (never made, or pruned)
+	SessionLive
+	SessionRevoked
+)
+
+// Session is one login: its tokens carry ID as the sid claim.
+type Session struct {
+	ID     string
+	UserID int64
+	// RefreshJTI and RefreshExpires are those of the refresh token issued
+	// with the session (recorded as outstanding); the session lasts as
+	// long as its latest refresh token.
+	RefreshJTI     string
+	RefreshExpires time.Time
+	IP, UserAgent  string
+}
+
+// sessionOf is the session a pair was minted for, with the caller's
+// address.
+func sessionOf(ctx context.Context, userID int64, p Pair) Session {
+	a := audit.ActorFrom(ctx)
+	return Session{ID: p.SessionID, UserID: userID, RefreshJTI: p.RefreshJTI, RefreshExpires: p.RefreshExp, IP: a.IP, UserAgent: a.UserAgent}
 }
 
 // SimpleJWT's messages, kept word for word: the frontends match on them.
@@ -57,7 +106,17 @@ func accessTokenError(reason string) *errs.Error {
 var ErrPasswordChangeRequired = &errs.Error{Kind: errs.KindForbidden, Code: "password_change_required",
 	Message: "Debe cambiar su contraseña antes de continuar."}
 
-// Auth is the login and token service.
+// Auth is the login, session and token service.
+//
+// Every login opens a session; its access and refresh tokens carry the
+// session id (sid). Authentication reads the user and the session's state
+// in one statement, so ending a session (logout), every other session of
+// a user (own password change) or all of them (deactivation, reset) takes
+// effect on the next request, whatever the clock says. Tokens minted by
+// the legacy systems have no sid: an access token counts if issued after
+// the user's cut-off (TokensValidAfter, moved at every revocation); a
+// refresh token becomes a session of its own (id = its jti) on its first
+// refresh, under the same cut-off.
 type Auth struct {
 	store  AuthStore
 	users  UserStore
@@ -65,7 +124,13 @@ type Auth struct {
 	tokens *Tokens
 	// Account and Address are the throttling policies.
 	Account, Address ThrottlePolicy
-	Now              func() time.Time
+	// RotateRefresh makes a refresh return a new refresh token and
+	// blacklist the presented one (SimpleJWT's ROTATE_REFRESH_TOKENS with
+	// BLACKLIST_AFTER_ROTATION). Off by default, SimpleJWT's default: the
+	// legacy frontends keep the refresh token of their login.
+	RotateRefresh bool
+	Now           func() time.Time
+	refusals      refusals
 }
 
 // NewAuth wires the auth service.
@@ -99,8 +164,8 @@ func tooMany(until, now time.Time) *errs.Error {
 
 // Login checks a username-or-e-mail and password with one password hash
 // (Django's serializer hashed twice), throttled per account and address,
-// and issues a token pair. Failures say only that no active account
-// matched, whatever the reason, and cost the same time.
+// and opens a session with its token pair. Failures say only that no
+// active account matched, whatever the reason, and cost the same time.
 func (a *Auth) Login(ctx context.Context, login, password string) (*LoginResult, error) {
 	now := a.Now()
 	ip := audit.ActorFrom(ctx).IP
@@ -148,38 +213,62 @@ func (a *Auth) Login(ctx context.Context, login, password string) (*LoginResult,
 		}
 	}
 	ctx = audit.WithUser(ctx, u.ID)
-	if err := a.store.RecordLogin(ctx, u.ID, newHash); err != nil {
-		return nil, err
-	}
-	_ = a.store.ResetThrottle(ctx, keys[0].Key)
 	p, err := a.store.Principal(ctx, u.ID)
 	if err != nil {
 		return nil, err
 	}
-	pair, err := a.tokens.Issue(p.User)
+	pair, err := a.tokens.Issue(p.User, NewSessionID())
 	if err != nil {
 		return nil, errs.Internal(err)
 	}
-	if err := a.store.RecordRefresh(ctx, pair.RefreshJTI, u.ID, pair.RefreshExp); err != nil {
+	// The store opens the session only if the password checked above is
+	// still the user's: a login racing a reset does not outlive it.
+	err = a.store.OpenSession(ctx, sessionOf(ctx, u.ID, pair), u.PasswordHash, newHash)
+	if errs.Is(err, errs.KindUnauthenticated) {
+		return nil, unauthenticated(msgNoActiveAccount, "")
+	}
+	if err != nil {
 		return nil, err
 	}
+	_ = a.store.ResetThrottle(ctx, keys[0].Key)
 	return &LoginResult{User: p.User, Pair: pair}, nil
 }
 
+// resolve reads the user a token names and the state of its session (one
+// statement), and tells whether the token still counts. sid is the
+// token's session ("" for a legacy access token, which counts if issued
+// after the user's cut-off).
+func (a *Auth) resolve(ctx context.Context, c *Claims, sid string) (*Principal, SessionState, error) {
+	var p *Principal
+	var err error
+	switch {
+	case sid != "":
+		var st SessionState
+		p, st, err = a.store.SessionPrincipal(ctx, c.UserID.ID, sid)
+		return p, st, err
+	case c.UserID.Legacy != "":
+		p, err = a.store.PrincipalByLegacyID(ctx, c.UserID.Legacy)
+	default:
+		p, err = a.store.Principal(ctx, c.UserID.ID)
+	}
+	if err != nil {
+		return nil, SessionMissing, err
+	}
+	if cutOff(p.User, c) {
+		return p, SessionRevoked, nil
+	}
+	return p, SessionLive, nil
+}
+
 // Authenticate resolves an access token to the caller, reading the user,
-// role and permissions from the database (claims are never trusted for
-// authorization).
+// role, permissions and session from the database in one statement
+// (claims are never trusted for authorization).
 func (a *Auth) Authenticate(ctx context.Context, token string) (*Principal, error) {
 	c, err := a.tokens.Parse(token, TokenAccess)
 	if err != nil {
 		return nil, accessTokenError(err.Error())
 	}
-	var p *Principal
-	if c.UserID.Legacy != "" {
-		p, err = a.store.PrincipalByLegacyID(ctx, c.UserID.Legacy)
-	} else {
-		p, err = a.store.Principal(ctx, c.UserID.ID)
-	}
+	p, st, err := a.resolve(ctx, c, c.SessionID)
 	if errs.Is(err, errs.KindNotFound) {
 		return nil, unauthenticated(msgUserNotFound, "user_not_found")
 	}
@@ -189,30 +278,44 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*Principal, erro
 	if !p.User.IsActive {
 		return nil, unauthenticated(msgUserInactive, "user_inactive")
 	}
-	if revokedBefore(p.User, c) {
+	if st != SessionLive {
 		return nil, accessTokenError(msgInvalidExpired)
 	}
-	p.TokenID = c.ID
+	p.TokenID, p.SessionID = c.ID, c.SessionID
 	return p, nil
 }
 
-// revokedBefore: tokens issued before the user's last password change or
-// deactivation no longer count.
-func revokedBefore(u *User, c *Claims) bool {
+// cutOff: a token without a session issued at or before the user's last
+// revocation no longer counts. The comparison is inclusive because iat
+// has second precision and the cut-off does not: a legacy token of the
+// same second as the revocation is refused (thot mints no such tokens).
+func cutOff(u *User, c *Claims) bool {
 	if u.TokensValidAfter == nil {
 		return false
 	}
 	if c.IssuedAt == nil {
 		return true
 	}
-	return c.IssuedAt.Time.Before(*u.TokensValidAfter)
+	return !c.IssuedAt.Time.After(*u.TokensValidAfter)
 }
 
 // refreshError is SimpleJWT's body on the refresh/verify/blacklist views.
 func refreshError(msg string) *errs.Error { return unauthenticated(msg, "token_not_valid") }
 
-// checkRefresh parses a refresh token and checks it is still good.
-func (a *Auth) checkRefresh(ctx context.Context, token string) (*Claims, *Principal, error) {
+// refreshSession is the session of a refresh token: its sid, or for a
+// legacy token (no sid) its own jti, under which it is adopted.
+func refreshSession(c *Claims) string {
+	if c.SessionID != "" {
+		return c.SessionID
+	}
+	return c.ID
+}
+
+// checkRefresh parses a refresh token and checks it is still good: not
+// blacklisted, its user active, its session live. A legacy refresh token
+// whose session does not exist yet passes on the user's cut-off; adopt
+// makes that session (Refresh does; verify and logout only look).
+func (a *Auth) checkRefresh(ctx context.Context, token string, adopt bool) (*Claims, *Principal, error) {
 	c, err := a.tokens.Parse(token, TokenRefresh)
 	if err != nil {
 		return nil, nil, refreshError(err.Error())
@@ -224,71 +327,145 @@ func (a *Auth) checkRefresh(ctx context.Context, token string) (*Claims, *Princi
 	if black {
 		return nil, nil, refreshError(msgBlacklisted)
 	}
-	p, err := a.store.Principal(ctx, c.UserID.ID)
+	sid := refreshSession(c)
+	p, st, err := a.store.SessionPrincipal(ctx, c.UserID.ID, sid)
 	if errs.Is(err, errs.KindNotFound) {
 		return nil, nil, refreshError(msgInvalidExpired)
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	if !p.User.IsActive || revokedBefore(p.User, c) {
+	if !p.User.IsActive {
 		return nil, nil, refreshError(msgInvalidExpired)
+	}
+	switch {
+	case st == SessionRevoked:
+		// The session ended (logout, password change, deactivation):
+		// its refresh tokens are as good as blacklisted.
+		return nil, nil, refreshError(msgBlacklisted)
+	case st == SessionMissing && c.SessionID != "":
+		return nil, nil, refreshError(msgInvalidExpired)
+	case st == SessionMissing:
+		if cutOff(p.User, c) {
+			return nil, nil, refreshError(msgInvalidExpired)
+		}
+		if adopt {
+			var iat time.Time
+			if c.IssuedAt != nil {
+				iat = c.IssuedAt.Time
+			}
+			s := Session{ID: sid, UserID: p.User.ID, RefreshJTI: c.ID, RefreshExpires: c.ExpiresAt.Time}
+			live, err := a.store.AdoptSession(ctx, s, iat)
+			if err != nil {
+				return nil, nil, err
+			}
+			if !live {
+				return nil, nil, refreshError(msgInvalidExpired)
+			}
+		}
 	}
 	return c, p, nil
 }
 
-// Refresh rotates a refresh token: the old one is blacklisted and a new
-// pair issued with claims read afresh from the database (the legacy copied
-// stale role and team claims).
-func (a *Auth) Refresh(ctx context.Context, token string) (Pair, error) {
-	c, p, err := a.checkRefresh(ctx, token)
-	if err != nil {
-		return Pair{}, err
-	}
-	pair, err := a.tokens.Issue(p.User)
-	if err != nil {
-		return Pair{}, errs.Internal(err)
-	}
-	err = a.store.RotateRefresh(audit.WithUser(ctx, p.User.ID), c.ID, c.ExpiresAt.Time, pair.RefreshJTI, p.User.ID, pair.RefreshExp)
-	if errs.Is(err, errs.KindConflict) {
-		// Another request rotated this token first.
-		return Pair{}, refreshError(msgBlacklisted)
-	}
-	if err != nil {
-		return Pair{}, err
-	}
-	return pair, nil
+// Refreshed is the answer of a refresh: a new access token, and a new
+// refresh token only when rotating.
+type Refreshed struct {
+	Access, Refresh string
 }
 
-// Verify checks any token (access or refresh) as SimpleJWT's verify view,
-// which reports a blacklisted refresh token as a 400 validation error.
-func (a *Auth) Verify(ctx context.Context, token string) error {
-	if _, err := a.tokens.Parse(token, TokenAccess); err == nil {
-		return nil
+// Refresh mints a new access token in the refresh token's session, with
+// claims read afresh from the database (the legacy copied stale role and
+// team claims). The refresh token stays good until it expires or its
+// session ends, unless RotateRefresh. A token refused again and again gets
+// 429 (see refusals).
+func (a *Auth) Refresh(ctx context.Context, token string) (Refreshed, error) {
+	now := a.Now()
+	key := refusalKey(token)
+	if wait := a.refusals.blocked(key, now); wait > 0 {
+		return Refreshed{}, &errs.Error{Kind: errs.KindTooMany, Code: "token_not_valid", Message: msgInvalidExpired, RetryAfter: wait}
 	}
-	_, _, err := a.checkRefresh(ctx, token)
+	r, err := a.refresh(ctx, token)
+	if errs.Is(err, errs.KindUnauthenticated) {
+		a.refusals.add(key, now)
+	}
+	return r, err
+}
+
+func (a *Auth) refresh(ctx context.Context, token string) (Refreshed, error) {
+	c, p, err := a.checkRefresh(ctx, token, true)
+	if err != nil {
+		return Refreshed{}, err
+	}
+	sid := refreshSession(c)
+	if !a.RotateRefresh {
+		access, _, err := a.tokens.IssueAccess(p.User, sid)
+		if err != nil {
+			return Refreshed{}, errs.Internal(err)
+		}
+		return Refreshed{Access: access}, nil
+	}
+	pair, err := a.tokens.Issue(p.User, sid)
+	if err != nil {
+		return Refreshed{}, errs.Internal(err)
+	}
+	err = a.store.RotateRefresh(audit.WithUser(ctx, p.User.ID), sid, c.ID, c.ExpiresAt.Time, pair.RefreshJTI, p.User.ID, pair.RefreshExp)
+	if errs.Is(err, errs.KindConflict) {
+		// Another request rotated this token first.
+		return Refreshed{}, refreshError(msgBlacklisted)
+	}
+	if err != nil {
+		return Refreshed{}, err
+	}
+	return Refreshed{Access: pair.Access, Refresh: pair.Refresh}, nil
+}
+
+// Verify checks any token as SimpleJWT's verify view, which reports a
+// blacklisted refresh token as a 400 validation error. Unlike SimpleJWT,
+// an access token also has to belong to a live session of an active user:
+// verify answers what the next request would meet.
+func (a *Auth) Verify(ctx context.Context, token string) error {
+	if c, err := a.tokens.Parse(token, TokenAccess); err == nil {
+		p, st, err := a.resolve(ctx, c, c.SessionID)
+		if errs.Is(err, errs.KindNotFound) || (err == nil && (!p.User.IsActive || st != SessionLive)) {
+			return refreshError(msgInvalidExpired)
+		}
+		return err
+	}
+	_, _, err := a.checkRefresh(ctx, token, false)
 	if e, ok := errs.As(err); ok && e.Message == msgBlacklisted {
 		return errs.Field("non_field_errors", msgBlacklisted)
 	}
 	return err
 }
 
-// Logout blacklists a refresh token (SimpleJWT's blacklist view).
+// Logout blacklists a refresh token and ends its session (SimpleJWT's
+// blacklist view; ending the session also stops its access tokens).
 func (a *Auth) Logout(ctx context.Context, token string) error {
-	c, p, err := a.checkRefresh(ctx, token)
+	c, p, err := a.checkRefresh(ctx, token, false)
 	if err != nil {
 		return err
 	}
-	err = a.store.Blacklist(audit.WithUser(ctx, p.User.ID), c.ID, p.User.ID, c.ExpiresAt.Time, audit.ActionLogout)
+	err = a.store.EndSession(audit.WithUser(ctx, p.User.ID), p.User.ID, refreshSession(c), c.ID, c.ExpiresAt.Time, audit.ActionLogout)
 	if errs.Is(err, errs.KindConflict) {
 		return refreshError(msgBlacklisted)
 	}
 	return err
 }
 
+// EndSession ends the caller's own session (logout with the access token
+// alone). A caller on a legacy token has no session to end: its token
+// lapses when it expires. Audited as a logout either way.
+func (a *Auth) EndSession(ctx context.Context, p *Principal) error {
+	return a.store.EndSession(audit.WithUser(ctx, p.User.ID), p.User.ID, p.SessionID, "", time.Time{}, audit.ActionLogout)
+}
+
 // ChangePassword checks the current password and the policy, stores the
-// new one, clears the temporary flags and revokes the user's other tokens.
-// It returns a fresh pair so the caller's session continues.
+// new one, clears the temporary flags and ends every other session of the
+// user. The caller's session goes on: the tokens it holds keep working
+// (neither legacy frontend stores the tokens of the answer). The answer's
+// pair belongs to the same session, with fresh claims; a caller on a
+// legacy token (no session) gets a new session, while its own token is
+// cut off with every other legacy token.
 func (a *Auth) ChangePassword(ctx context.Context, p *Principal, current, next, confirm string) (Pair, error) {
 	fe := errs.FieldErrors{}
 	if current == "" {
@@ -323,19 +500,29 @@ func (a *Auth) ChangePassword(ctx context.Context, p *Principal, current, next, 
 	if err != nil {
 		return Pair{}, errs.Internal(err)
 	}
-	if err := a.store.ChangePassword(ctx, u.ID, hash); err != nil {
-		return Pair{}, err
+	sid := p.SessionID
+	if sid == "" {
+		sid = NewSessionID()
 	}
-	fresh, err := a.store.Principal(ctx, u.ID)
-	if err != nil {
-		return Pair{}, err
-	}
-	pair, err := a.tokens.Issue(fresh.User)
+	// The answer's claims are the user's after the change (no temporary
+	// flags); only the flags change, so they are set here rather than
+	// read back.
+	after := *u
+	after.MustChangePassword, after.IsTempPassword = false, false
+	pair, err := a.tokens.Issue(&after, sid)
 	if err != nil {
 		return Pair{}, errs.Internal(err)
 	}
-	return pair, a.store.RecordRefresh(ctx, pair.RefreshJTI, u.ID, pair.RefreshExp)
+	if err := a.store.ChangePassword(ctx, u.ID, hash, sessionOf(ctx, u.ID, pair)); err != nil {
+		return Pair{}, err
+	}
+	return pair, nil
 }
 
-// Prune removes expired token rows (periodic job).
-func (a *Auth) Prune(ctx context.Context) (int64, error) { return a.store.PruneTokens(ctx, a.Now()) }
+// Prune removes expired token rows and sessions none of whose tokens can
+// still be valid (periodic job): an access token may outlive its
+// session's refresh token by the access lifetime.
+func (a *Auth) Prune(ctx context.Context) (int64, error) {
+	now := a.Now()
+	return a.store.PruneTokens(ctx, now, now.Add(-a.tokens.AccessTTL))
+}

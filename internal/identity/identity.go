@@ -40,8 +40,9 @@ type User struct {
 	MustChangePassword bool
 	IsTempPassword     bool
 	EmailVerified      bool
-	// TokensValidAfter: tokens issued before it are refused (password
-	// change, deactivation).
+	// TokensValidAfter is the cut-off for tokens without a session (those
+	// minted by the legacy systems): such a token issued at or before it
+	// is refused. Set, at full precision, whenever sessions are revoked.
 	TokensValidAfter *time.Time
 	// HPSRequests is the number of HPS requests of the user; filled on
 	// profile reads only (the legacy hps_requests_count).

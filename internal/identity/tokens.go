@@ -63,6 +63,9 @@ type Claims struct {
 	MustChangePassword bool    `json:"must_change_password"`
 	Role               *string `json:"role"`
 	TeamID             *string `json:"team_id"`
+	// SessionID (sid) names the login both tokens belong to; tokens of
+	// the legacy systems have none (see Auth.Authenticate).
+	SessionID string `json:"sid,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -83,12 +86,30 @@ func NewTokens(key string, access, refresh time.Duration) *Tokens {
 // newJTI is a uuid4 hex without dashes (SimpleJWT's jti shape).
 func newJTI() string { return strings.ReplaceAll(uuid.NewString(), "-", "") }
 
-// Pair is a refresh and an access token minted together.
+// NewSessionID returns a fresh session id, in the jti shape (32 hex).
+func NewSessionID() string { return newJTI() }
+
+// validSID: thot's session ids and the legacy jtis adopted as session ids
+// are both 32 lowercase hex digits.
+func validSID(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Pair is a refresh and an access token minted together for one session.
 type Pair struct {
 	Refresh, Access          string
 	RefreshJTI, AccessJTI    string
 	RefreshExp, AccessExp    time.Time
 	RefreshClaims, AccessCls Claims
+	SessionID                string
 }
 
 // ClaimsFor builds the claims of u, as the legacy login put them.
@@ -105,11 +126,14 @@ func ClaimsFor(u *User) Claims {
 	return c
 }
 
-// Issue mints a refresh token and its access token for u.
-func (t *Tokens) Issue(u *User) (Pair, error) {
+// Issue mints a refresh token and its access token for u, both in session
+// sid. JWT times have second precision; revocation never compares them
+// (it goes by session), so that costs nothing.
+func (t *Tokens) Issue(u *User, sid string) (Pair, error) {
 	now := t.Now().UTC().Truncate(time.Second)
 	base := ClaimsFor(u)
-	p := Pair{RefreshJTI: newJTI(), AccessJTI: newJTI(), RefreshExp: now.Add(t.RefreshTTL), AccessExp: now.Add(t.AccessTTL)}
+	base.SessionID = sid
+	p := Pair{RefreshJTI: newJTI(), AccessJTI: newJTI(), RefreshExp: now.Add(t.RefreshTTL), AccessExp: now.Add(t.AccessTTL), SessionID: sid}
 	rc := base
 	rc.TokenType = TokenRefresh
 	rc.RegisteredClaims = jwt.RegisteredClaims{ID: p.RefreshJTI, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(p.RefreshExp)}
@@ -127,10 +151,12 @@ func (t *Tokens) Issue(u *User) (Pair, error) {
 	return p, nil
 }
 
-// IssueAccess mints only an access token (FastAPI login shape).
-func (t *Tokens) IssueAccess(u *User) (string, time.Time, error) {
+// IssueAccess mints only an access token in session sid (a refresh
+// without rotation).
+func (t *Tokens) IssueAccess(u *User, sid string) (string, time.Time, error) {
 	now := t.Now().UTC().Truncate(time.Second)
 	c := ClaimsFor(u)
+	c.SessionID = sid
 	c.TokenType = TokenAccess
 	exp := now.Add(t.AccessTTL)
 	c.RegisteredClaims = jwt.RegisteredClaims{ID: newJTI(), IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp)}
@@ -166,6 +192,9 @@ func (t *Tokens) Parse(s, want string) (*Claims, error) {
 		return nil, ErrTokenWrongType
 	}
 	if c.UserID.ID == 0 && c.UserID.Legacy == "" {
+		return nil, ErrTokenInvalid
+	}
+	if c.SessionID != "" && (!validSID(c.SessionID) || c.UserID.Legacy != "") {
 		return nil, ErrTokenInvalid
 	}
 	return &c, nil

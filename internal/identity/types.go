@@ -51,6 +51,8 @@ type Principal struct {
 	LedTeams []string
 	// TokenID is the jti of the access token used, if any.
 	TokenID string
+	// SessionID is the session of that token ("" for a legacy token).
+	SessionID string
 }
 
 // Can reports whether the principal holds codename. Superusers hold all.

@@ -197,15 +197,10 @@ func (s *Store) CreateProfile(ctx context.Context, u *identity.User) error {
 	return takenField(err)
 }
 
-// revokeAccess refuses the user's access tokens issued until now and
-// blacklists its refresh tokens (deactivation).
+// revokeAccess ends every session of the user (deactivation).
 func revokeAccess(ctx context.Context, tx bun.Tx, id int64, now time.Time) error {
-	// JWT iat has second precision (see setPassword).
-	if _, err := tx.NewUpdate().Model((*userRow)(nil)).Set("tokens_valid_after = ?", now.Truncate(time.Second)).
-		Where("id = ?", id).Exec(ctx); err != nil {
-		return err
-	}
-	return revokeUserTokens(ctx, tx, id, now)
+	_, err := revokeSessions(ctx, tx, id, "", audit.ActionDeactivate, now)
+	return err
 }
 
 // roleName is the name of role id, "" for none.
@@ -381,6 +376,7 @@ func (s *Store) DeleteUserPermanently(ctx context.Context, id int64) error {
 		for _, q := range []string{
 			"DELETE FROM team_memberships WHERE user_id = ?",
 			"DELETE FROM jwt_outstanding WHERE user_id = ?",
+			"DELETE FROM auth_sessions WHERE user_id = ?",
 			"DELETE FROM users WHERE id = ?",
 		} {
 			if _, err := tx.NewRaw(q, id).Exec(ctx); err != nil {

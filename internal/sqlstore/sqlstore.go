@@ -36,13 +36,14 @@ func (s *Store) SetMailer(m Mailer) { s.mailer = m }
 // statements are the hot read statements, rendered once (see
 // database.Query for why they are sent with bound arguments).
 type statements struct {
-	principalByID, principalByLegacyID string
+	principalByID, principalByLegacyID, principalBySession string
 }
 
 // New returns a store on db.
 func New(db *database.DB) *Store {
 	return &Store{db: db, sql: statements{
-		principalByID:       principalSQL(db, "u.id = ?"),
-		principalByLegacyID: principalSQL(db, "u.legacy_hps_id = ?"),
+		principalByID:       principalSQL(db, "u.id = ?", false),
+		principalByLegacyID: principalSQL(db, "u.legacy_hps_id = ?", false),
+		principalBySession:  principalSQL(db, "u.id = ?", true),
 	}}
 }

@@ -160,27 +160,22 @@ func (s *Store) UserByLogin(ctx context.Context, login string) (*identity.User, 
 	return row.user(), nil
 }
 
-// SetPasswordHash stores a new hash (CLI reset); it revokes the user's
-// refresh tokens and earlier access tokens like a password change.
+// SetPasswordHash stores a new hash (CLI reset); it ends every session
+// of the user, like an administrative reset.
 func (s *Store) SetPasswordHash(ctx context.Context, id int64, hash string) error {
 	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		return setPassword(ctx, tx, id, hash, false, audit.ActionPasswordReset)
+		return setPassword(ctx, tx, id, hash, false, "", audit.ActionPasswordReset)
 	})
 }
 
-// setPassword replaces the hash, clears (or sets) the temporary flags,
-// refuses tokens issued before now and blacklists outstanding refresh
-// tokens, all in tx.
-func setPassword(ctx context.Context, tx bun.Tx, id int64, hash string, temporary bool, action string) error {
+// setPassword replaces the hash, clears (or sets) the temporary flags and
+// ends every session of the user but keep ("" for none), all in tx.
+func setPassword(ctx context.Context, tx bun.Tx, id int64, hash string, temporary bool, keep, action string) error {
 	now := time.Now().UTC()
-	// JWT iat has second precision: tokens minted in this same second
-	// after the change must stay valid, so truncate.
-	validAfter := now.Truncate(time.Second)
 	res, err := tx.NewUpdate().Model((*userRow)(nil)).
 		Set("password = ?", hash).
 		Set("must_change_password = ?", temporary).
 		Set("is_temp_password = ?", temporary).
-		Set("tokens_valid_after = ?", validAfter).
 		Set("updated_at = ?", now).
 		Where("id = ?", id).Exec(ctx)
 	if err != nil {
@@ -189,41 +184,33 @@ func setPassword(ctx context.Context, tx bun.Tx, id int64, hash string, temporar
 	if err := expectOne(res, "User"); err != nil {
 		return err
 	}
-	if err := revokeUserTokens(ctx, tx, id, now); err != nil {
+	ended, err := revokeSessions(ctx, tx, id, keep, action, now)
+	if err != nil {
 		return err
 	}
 	return writeAudit(ctx, tx, audit.Entry{Action: action, TableName: "users", RecordID: itoa(id),
-		NewValues: map[string]any{"must_change_password": temporary}})
+		NewValues: map[string]any{"must_change_password": temporary, "sessions_ended": ended}})
 }
 
-// ChangePassword stores the user's new password chosen by themselves.
-func (s *Store) ChangePassword(ctx context.Context, id int64, hash string) error {
+// ChangePassword stores the user's new password chosen by themselves,
+// keeping the caller's session (made if new, for a caller on a legacy
+// token) and recording the refresh token of the answer.
+func (s *Store) ChangePassword(ctx context.Context, id int64, hash string, keep identity.Session) error {
 	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		return setPassword(ctx, tx, id, hash, false, audit.ActionPasswordChange)
+		if err := insertSession(ctx, tx, keep, time.Now().UTC()); err != nil {
+			return err
+		}
+		if err := setPassword(ctx, tx, id, hash, false, keep.ID, audit.ActionPasswordChange); err != nil {
+			return err
+		}
+		return recordRefresh(ctx, tx, keep.RefreshJTI, id, keep.RefreshExpires)
 	})
 }
 
 // SetTemporaryPassword stores an administrator-issued temporary password.
 func (s *Store) SetTemporaryPassword(ctx context.Context, id int64, hash string) error {
 	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		return setPassword(ctx, tx, id, hash, true, audit.ActionPasswordReset)
-	})
-}
-
-// RecordLogin stamps last_login and, when rehash is set, stores the
-// upgraded hash; the login is audited.
-func (s *Store) RecordLogin(ctx context.Context, id int64, rehash string) error {
-	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		q := tx.NewUpdate().Model((*userRow)(nil)).Set("last_login = ?", time.Now().UTC()).Where("id = ?", id)
-		if rehash != "" {
-			q = q.Set("password = ?", rehash)
-		}
-		if _, err := q.Exec(ctx); err != nil {
-			return err
-		}
-		uid := id
-		return writeAudit(ctx, tx, audit.Entry{UserID: &uid, Action: audit.ActionLogin, TableName: "users", RecordID: itoa(id),
-			NewValues: map[string]any{"rehashed": rehash != ""}})
+		return setPassword(ctx, tx, id, hash, true, "", audit.ActionPasswordReset)
 	})
 }
 
@@ -252,38 +239,54 @@ type principalRow struct {
 	userRow  `bun:",extend"`
 	Perms    *string `bun:"perms,scanonly"`
 	LedTeams *string `bun:"led_teams,scanonly"`
+	// Session is 1 for a live session, 0 for a revoked one, NULL for none
+	// (only selected by principalBySession).
+	Session *int `bun:"session_state,scanonly"`
 }
 
 // Principal loads a user with the permissions its role grants and the
 // active teams it leads, in one query.
 func (s *Store) Principal(ctx context.Context, userID int64) (*identity.Principal, error) {
-	return s.principal(ctx, s.sql.principalByID, userID)
+	p, _, err := s.principal(ctx, s.sql.principalByID, userID)
+	return p, err
 }
 
 // PrincipalByLegacyID resolves a user by its hps-system UUID (tokens of
 // the FastAPI service carry it).
 func (s *Store) PrincipalByLegacyID(ctx context.Context, legacyID string) (*identity.Principal, error) {
-	return s.principal(ctx, s.sql.principalByLegacyID, legacyID)
+	p, _, err := s.principal(ctx, s.sql.principalByLegacyID, legacyID)
+	return p, err
+}
+
+// SessionPrincipal is Principal plus the state of session sid of the
+// user, still one statement: the session is a primary-key probe in a
+// column of the same query.
+func (s *Store) SessionPrincipal(ctx context.Context, userID int64, sid string) (*identity.Principal, identity.SessionState, error) {
+	return s.principal(ctx, s.sql.principalBySession, sid, userID)
 }
 
 // principalSQL is the authentication statement selecting by where (with
 // one ? placeholder), rendered once per store: it runs on every request,
-// with its argument bound (database.Query).
-func principalSQL(db *database.DB, where string) string {
+// with its arguments bound (database.Query). With session, it also
+// selects the state of the session named by a first placeholder.
+func principalSQL(db *database.DB, where string, session bool) string {
 	agg := "group_concat"
 	if db.Engine == database.Postgres {
 		agg = "string_agg"
 	}
-	return selectUsers(db, (*principalRow)(nil)).
-		ColumnExpr("(SELECT "+agg+"(rp.codename, ',') FROM role_permissions AS rp WHERE rp.role_id = u.role_id) AS perms").
-		ColumnExpr("(SELECT "+agg+"(CAST(lt.id AS TEXT), ',') FROM teams AS lt WHERE lt.lead_id = u.id AND lt.is_active) AS led_teams").
-		Where(where, bun.Safe("?")).String()
+	q := selectUsers(db, (*principalRow)(nil)).
+		ColumnExpr("(SELECT " + agg + "(rp.codename, ',') FROM role_permissions AS rp WHERE rp.role_id = u.role_id) AS perms").
+		ColumnExpr("(SELECT " + agg + "(CAST(lt.id AS TEXT), ',') FROM teams AS lt WHERE lt.lead_id = u.id AND lt.is_active) AS led_teams")
+	if session {
+		q = q.ColumnExpr("(SELECT CASE WHEN ss.revoked_at IS NULL THEN 1 ELSE 0 END FROM auth_sessions AS ss WHERE ss.id = ? AND ss.user_id = u.id) AS session_state", bun.Safe("?"))
+	}
+	return q.Where(where, bun.Safe("?")).String()
 }
 
-func (s *Store) principal(ctx context.Context, query string, arg any) (*identity.Principal, error) {
+func (s *Store) principal(ctx context.Context, query string, args ...any) (*identity.Principal, identity.SessionState, error) {
 	var row principalRow
-	if err := s.db.QueryOne(ctx, &row, query, arg); err != nil {
-		return nil, database.Translate(err)
+	if err := s.db.QueryOne(ctx, &row, query, args...); err != nil {
+		return nil, identity.SessionMissing, database.Translate(err)
 	}
 	p := &identity.Principal{User: row.user(), Perms: map[string]bool{}}
 	if row.Perms != nil {
@@ -294,5 +297,12 @@ func (s *Store) principal(ctx context.Context, query string, arg any) (*identity
 	if row.LedTeams != nil && *row.LedTeams != "" {
 		p.LedTeams = strings.Split(*row.LedTeams, ",")
 	}
-	return p, nil
+	st := identity.SessionMissing
+	if row.Session != nil {
+		st = identity.SessionRevoked
+		if *row.Session == 1 {
+			st = identity.SessionLive
+		}
+	}
+	return p, st, nil
 }
