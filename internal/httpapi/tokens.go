@@ -117,24 +117,29 @@ func (s *Server) registerTokens() {
 			}
 			return &tokenPairOutput{Body: TokenPair{Refresh: res.Pair.Refresh, Access: res.Pair.Access}}, nil
 		})
+	refresh := func(ctx context.Context, in *refreshInput) (*struct{ Body RefreshBody }, error) {
+		fe := errs.FieldErrors{}
+		var f Field
+		if in.Body != nil {
+			f = in.Body.Refresh
+		}
+		tok := requiredString(fe, "refresh", f)
+		if err := fe.Err(); err != nil {
+			return nil, err
+		}
+		r, err := s.deps.Auth.Refresh(ctx, tok)
+		if err != nil {
+			return nil, err
+		}
+		return &struct{ Body RefreshBody }{Body: RefreshBody{Access: r.Access, Refresh: r.Refresh}}, nil
+	}
 	Register(s.API, huma.Operation{OperationID: "token-refresh", Method: http.MethodPost, Path: "/api/token/refresh/", Tags: []string{"auth"},
-		Summary: "A new access token for a refresh token; the refresh token stays good unless rotation is on (then a new one is returned and the old one blacklisted)"}, Public,
-		func(ctx context.Context, in *refreshInput) (*struct{ Body RefreshBody }, error) {
-			fe := errs.FieldErrors{}
-			var f Field
-			if in.Body != nil {
-				f = in.Body.Refresh
-			}
-			tok := requiredString(fe, "refresh", f)
-			if err := fe.Err(); err != nil {
-				return nil, err
-			}
-			r, err := s.deps.Auth.Refresh(ctx, tok)
-			if err != nil {
-				return nil, err
-			}
-			return &struct{ Body RefreshBody }{Body: RefreshBody{Access: r.Access, Refresh: r.Refresh}}, nil
-		})
+		Summary: "A new access token for a refresh token; the refresh token stays good unless rotation is on (then a new one is returned and the old one blacklisted)"}, Public, refresh)
+	// The cryptotrace AC21 editor refreshes at this path (AC21Detail.tsx);
+	// the legacy answered 404 there, so saving an edit after the access
+	// token expired failed. Same view.
+	Register(s.API, huma.Operation{OperationID: "token-refresh-auth", Method: http.MethodPost, Path: "/api/auth/token/refresh/", Tags: []string{"auth"},
+		Summary: "Same as /api/token/refresh/ (the cryptotrace AC21 editor's path)"}, Public, refresh)
 	Register(s.API, huma.Operation{OperationID: "token-verify", Method: http.MethodPost, Path: "/api/token/verify/", Tags: []string{"auth"},
 		Summary: "Check a token"}, Public,
 		func(ctx context.Context, in *verifyInput) (*emptyOutput, error) {
