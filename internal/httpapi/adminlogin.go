@@ -7,6 +7,7 @@ import (
 
 	"github.com/thot-security/thot/internal/config"
 	"github.com/thot-security/thot/internal/errs"
+	"github.com/thot-security/thot/internal/identity"
 )
 
 // The admin pages (/admin/jobs/, riverui) are opened in a browser, which
@@ -52,6 +53,9 @@ func (s *Server) mountAdminLogin() {
 			return
 		}
 		if !(res.User.IsStaff || res.User.IsSuperuser) {
+			// The login opened a session nobody will hold: end it.
+			p := &identity.Principal{User: res.User, SessionID: res.Pair.SessionID}
+			_ = s.deps.Auth.EndSession(withPrincipal(r.Context(), p), p)
 			s.renderAdminLogin(w, "Solo el personal de administración puede entrar.", http.StatusForbidden)
 			return
 		}
@@ -61,6 +65,12 @@ func (s *Server) mountAdminLogin() {
 		http.Redirect(w, r, "/admin/jobs/", http.StatusSeeOther)
 	})
 	s.router.Post("/admin/logout/", func(w http.ResponseWriter, r *http.Request) {
+		// End the cookie's session too, not just forget the cookie.
+		if c, err := r.Cookie(adminCookie); err == nil && c.Value != "" {
+			if p, err := s.deps.Auth.Authenticate(r.Context(), c.Value); err == nil {
+				_ = s.deps.Auth.EndSession(withPrincipal(r.Context(), p), p)
+			}
+		}
 		http.SetCookie(w, &http.Cookie{Name: adminCookie, Value: "", Path: "/admin/", HttpOnly: true, MaxAge: -1, Expires: time.Unix(0, 0)})
 		http.Redirect(w, r, "/admin/login/", http.StatusSeeOther)
 	})

@@ -73,4 +73,20 @@ func TestJobDashboardIsForStaffOnly(t *testing.T) {
 	if rec := get("/admin/jobs/", func(r *http.Request) { r.AddCookie(cookies[0]) }); rec.Code != 200 {
 		t.Errorf("staff with the cookie: %d", rec.Code)
 	}
+	// Logging out ends the cookie's session: a copy of the cookie is dead.
+	req := httptest.NewRequest("POST", "/admin/logout/", nil)
+	req.AddCookie(cookies[0])
+	out := httptest.NewRecorder()
+	h.ServeHTTP(out, req)
+	if out.Code != http.StatusSeeOther {
+		t.Fatalf("admin logout: %d", out.Code)
+	}
+	if rec := get("/admin/jobs/", func(r *http.Request) { r.AddCookie(cookies[0]) }); rec.Code != http.StatusSeeOther {
+		t.Errorf("the old cookie after logout: %d", rec.Code)
+	}
+	var live int
+	if err := db.NewRaw("SELECT count(*) FROM auth_sessions WHERE revoked_at IS NULL AND user_id = ?", member.ID).Scan(t.Context(), &live); err != nil || live != 1 {
+		// Only the Bearer session of the fixture: the refused admin login's ended.
+		t.Errorf("member's live sessions = %d (%v), want 1", live, err)
+	}
 }

@@ -356,6 +356,9 @@ func (a *Auth) checkRefresh(ctx context.Context, token string, adopt bool) (*Cla
 			}
 			s := Session{ID: sid, UserID: p.User.ID, RefreshJTI: c.ID, RefreshExpires: c.ExpiresAt.Time}
 			live, err := a.store.AdoptSession(ctx, s, iat)
+			if errs.Is(err, errs.KindUnauthenticated) {
+				return nil, nil, refreshError(msgInvalidExpired) // the user was deleted meanwhile
+			}
 			if err != nil {
 				return nil, nil, err
 			}
