@@ -288,3 +288,29 @@ func TestAuthenticationIsOneStatement(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkAuthenticate: GET /api/auth/perfil/ (authentication and
+// nothing else) with a session token and with a legacy token (no session
+// probe), on each engine:
+//
+//	THOT_TEST_DATABASE_URL=… go test -run '^$' -bench Authenticate ./internal/httpapi/
+func BenchmarkAuthenticate(b *testing.B) {
+	for _, e := range dbtest.Engines(b) {
+		b.Run(e.Name, func(b *testing.B) {
+			db := e.Open(b)
+			s := newStack(b, db)
+			u := s.user("banco@example.org", "Banco-Sesiones-2026", identity.RoleMember)
+			now := time.Now()
+			legacy := legacyToken(b, jwt.MapClaims{"token_type": "access", "user_id": u.ID, "jti": "x", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+			for _, c := range []struct{ name, tok string }{{"session", s.token(u.ID)}, {"legacy", legacy}} {
+				b.Run(c.name, func(b *testing.B) {
+					for b.Loop() {
+						if r := s.call("GET", "/api/auth/perfil/", c.tok, nil); r.status != 200 {
+							b.Fatalf("%d %s", r.status, r.body)
+						}
+					}
+				})
+			}
+		})
+	}
+}
