@@ -184,8 +184,8 @@ func SeedHPS(ctx context.Context, db *database.DB, opts HPSOptions) error {
 						exp = &d
 					}
 					search := custody.Fold(strings.Join([]string{first, lastName, "Bench", doc}, " "))
-					if err := b.add(HPSRequestID(n), uid, rt, st, ft, "206", doc, time.Date(1980+n%20, time.Month(1+n%12), 1+n%28, 0, 0, 0, 0, time.UTC),
-						first, lastName, "Bench", "1", "Madrid", fmt.Sprintf("hps-%d@bench.example.org", uid), "600000000",
+					if err := b.add(HPSRequestID(n), uid, rt, st, ft, "DNI / NIF", doc, time.Date(1980+n%20, time.Month(1+n%12), 1+n%28, 0, 0, 0, 0, time.UTC),
+						first, lastName, "Bench", "ESPAÑA", "Madrid", fmt.Sprintf("hps-%d@bench.example.org", uid), "600000000",
 						subBy, subAt, apBy, apAt, exp, "", "manual", search, at, at); err != nil {
 						return err
 					}

@@ -28,31 +28,20 @@ type RequestInput struct {
 	birth time.Time
 }
 
-// DocumentTypes are the government's identity-document codes.
-var DocumentTypes = map[string]string{
-	"206": "DNI/NIF", "207": "NIE", "208": "Tarjeta de residente", "209": "Pasaporte", "210": "Otros",
-}
-
-// MaxNationalityCode is the highest code of the government's nationality
-// list ("1" ESPAÑA … "189" ZIMBABWE).
-const MaxNationalityCode = 189
-
 // BirthDateValue is the parsed birth date (after Validate).
 func (in *RequestInput) BirthDateValue() time.Time { return in.birth }
 
 // Validate checks and normalises every field against today (a date in
 // the office time zone), collecting one message per bad field:
 // document number trimmed and upper-cased, phone reduced to its digits,
-// names trimmed; age at least 18.
+// names trimmed; age at least 18; document type and nationality stored
+// as their readable values (options.go), whichever spelling was sent.
 func (in *RequestInput) Validate(today time.Time) error {
 	fe := errs.FieldErrors{}
 	if !in.RequestType.Valid() {
 		fe.Add("request_type", "Debe ser new, renewal o transfer.")
 	}
-	in.DocumentType = strings.TrimSpace(in.DocumentType)
-	if _, ok := DocumentTypes[in.DocumentType]; !ok {
-		fe.Add("document_type", "Código de tipo de documento no válido (206 DNI/NIF, 207 NIE, 208 tarjeta de residente, 209 pasaporte, 210 otros).")
-	}
+	DocumentTypes.normalizeInto(fe, &in.DocumentType)
 	in.DocumentNumber = strings.ToUpper(strings.TrimSpace(in.DocumentNumber))
 	switch {
 	case in.DocumentNumber == "" || len(in.DocumentNumber) > 50:
@@ -85,10 +74,7 @@ func (in *RequestInput) Validate(today time.Time) error {
 	text("first_last_name", &in.FirstLastName, 1, 100)
 	text("second_last_name", &in.SecondLastName, 0, 100)
 	text("birth_place", &in.BirthPlace, 1, 255)
-	in.Nationality = strings.TrimSpace(in.Nationality)
-	if n, err := strconv.Atoi(in.Nationality); err != nil || n < 1 || n > MaxNationalityCode || strconv.Itoa(n) != in.Nationality {
-		fe.Add("nationality", "Código de nacionalidad no válido (1–189; 1 = España).")
-	}
+	Nationalities.normalizeInto(fe, &in.Nationality)
 	in.Email = strings.TrimSpace(in.Email)
 	if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email || len(in.Email) > 254 {
 		fe.Add("email", "Introduzca una dirección de correo válida.")
