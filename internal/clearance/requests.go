@@ -196,8 +196,9 @@ func (s *Service) ExpiringWindow(days int) (from, to time.Time) {
 }
 
 // TransitionInput is what a status change carries. Reason is the
-// rejection reason (Notes serves when it is empty); ExpiresAt is an
-// approval's expiry date (default today + Config.ApprovalYears).
+// rejection reason (Notes serves when it is empty; NoReason when both
+// are); ExpiresAt is an approval's expiry date (default today +
+// Config.ApprovalYears).
 type TransitionInput struct {
 	Notes     string
 	ExpiresAt *time.Time
@@ -207,9 +208,9 @@ type TransitionInput struct {
 // Transition moves request id to status to on behalf of p. The request
 // must be visible to p (else 404); the state machine decides (400 unknown
 // status, 409 no such move from the current state, 403 not for this
-// actor). Approving records approver, time and expiry; rejecting needs a
-// reason and records who rejected and when; submitting records who and
-// when. The applicant's e-mail is queued in the same transaction.
+// actor). Approving records approver, time and expiry; rejecting records
+// who rejected, when and why (NoReason when no reason is given);
+// submitting records who and when. The applicant's e-mail is queued in the same transaction.
 func (s *Service) Transition(ctx context.Context, p *identity.Principal, id string, to Status, in TransitionInput) (*Request, error) {
 	if !ValidID(id) {
 		return nil, errRequestNotFound
@@ -236,13 +237,15 @@ func (s *Service) Transition(ctx context.Context, p *identity.Principal, id stri
 	})
 }
 
+// NoReason is recorded as the reason of a rejection made without one.
+// The legacy rejected without a reason (and its e-mail said "No
+// especificado"); the HPS frontend's reject button always sends a fixed
+// text, so refusing an empty reason would only strand other callers.
+const NoReason = "Sin motivo indicado"
+
 // checkTransitionInput refuses an input the move cannot take, before
-// anything is read: a rejection without a reason, an expiry date that is
-// not in the future.
-func (s *Service) checkTransitionInput(to Status, in TransitionInput) error {
-	if to == Rejected && in.Reason == "" {
-		return errs.Field("notes", "Indique el motivo del rechazo.")
-	}
+// anything is read: an expiry date that is not in the future.
+func (s *Service) checkTransitionInput(_ Status, in TransitionInput) error {
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(s.Today()) {
 		return errs.Field("expires_at", "La fecha de caducidad debe ser posterior a hoy.")
 	}
@@ -275,6 +278,9 @@ func (s *Service) Apply(cur *Request, to Status, by *int64, in TransitionInput) 
 	case Rejected:
 		next.ApprovedByID, next.ApprovedAt = by, &now
 		next.Notes = in.Reason
+		if next.Notes == "" {
+			next.Notes = NoReason
+		}
 	}
 	return &next
 }
@@ -410,7 +416,7 @@ func StatusNotice(r *Request, old Status) Notice {
 	case Rejected:
 		reason := r.Notes
 		if reason == "" {
-			reason = "No especificado"
+			reason = NoReason
 		}
 		n.Template, n.Data = mail.TemplateHPSRejected, mail.HPSRejectedData{Name: name, DocumentNumber: r.DocumentNumber,
 			RequestType: r.RequestType.Label(), Reason: reason}

@@ -170,8 +170,9 @@ func TestApplyAndStatusNotice(t *testing.T) {
 	}
 }
 
-// TestTransitionInputChecks: a rejection needs a reason and an expiry
-// must be in the future, before anything is read.
+// TestTransitionInputChecks: an expiry must be in the future, checked
+// before anything is read; a rejection without a reason is accepted
+// (Apply records NoReason).
 func TestTransitionInputChecks(t *testing.T) {
 	s := NewService(nil, nil, nil, nil, Config{})
 	s.SetClock(func() time.Time { return time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC) })
@@ -182,7 +183,7 @@ func TestTransitionInputChecks(t *testing.T) {
 		in    TransitionInput
 		field string
 	}{
-		{Rejected, TransitionInput{}, "notes"},
+		{Rejected, TransitionInput{}, ""},
 		{Rejected, TransitionInput{Reason: "motivo"}, ""},
 		{Approved, TransitionInput{ExpiresAt: &today}, "expires_at"},
 		{Approved, TransitionInput{ExpiresAt: &past}, "expires_at"},
@@ -196,6 +197,30 @@ func TestTransitionInputChecks(t *testing.T) {
 			t.Errorf("%d: %v", i, err)
 		case c.field != "" && (e == nil || e.Fields[c.field] == nil):
 			t.Errorf("%d: %v, want 400 on %s", i, err, c.field)
+		}
+	}
+}
+
+// TestRejectWithoutReason: a rejection records its reason, the notes when
+// no reason is given, and NoReason when neither is (the status e-mail
+// says the same).
+func TestRejectWithoutReason(t *testing.T) {
+	s := NewService(nil, nil, nil, nil, Config{})
+	by := int64(7)
+	cur := &Request{ID: "r", Status: Submitted, Notes: "anterior"}
+	for _, c := range []struct {
+		in   TransitionInput
+		want string
+	}{
+		{TransitionInput{Reason: "Documentación incompleta"}, "Documentación incompleta"},
+		{TransitionInput{}, NoReason},
+	} {
+		next := s.Apply(cur, Rejected, &by, c.in)
+		if next.Notes != c.want || next.Status != Rejected || next.ApprovedByID == nil || *next.ApprovedByID != by {
+			t.Errorf("%+v: notes %q status %s", c.in, next.Notes, next.Status)
+		}
+		if d, ok := StatusNotice(next, Submitted).Data.(mail.HPSRejectedData); !ok || d.Reason != c.want {
+			t.Errorf("%+v: e-mail %+v", c.in, StatusNotice(next, Submitted).Data)
 		}
 	}
 }

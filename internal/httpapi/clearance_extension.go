@@ -22,17 +22,22 @@ import (
 // ExtensionPersonFields are the applicant fields the extension copies into
 // the government form (legacy keys).
 type ExtensionPersonFields struct {
-	TipoDocumento   string `json:"tipo_documento" doc:"Document type code (206 DNI/NIF, 207 NIE, …)"`
-	NumeroDocumento string `json:"numero_documento"`
-	FechaNacimiento string `json:"fecha_nacimiento" doc:"ISO date"`
-	Nombre          string `json:"nombre"`
-	PrimerApellido  string `json:"primer_apellido"`
-	SegundoApellido string `json:"segundo_apellido"`
-	Nacionalidad    string `json:"nacionalidad" doc:"Nationality code (1 = España)"`
-	LugarNacimiento string `json:"lugar_nacimiento"`
-	Correo          string `json:"correo"`
-	Telefono        string `json:"telefono"`
-	Operacion       string `json:"operacion" doc:"request_type: new, renewal or transfer"`
+	TipoDocumento string `json:"tipo_documento" doc:"Document type as the forms write it (DNI / NIF, NIE, Tarjeta Residente, Pasaporte, Otros)"`
+	// The government codes ride along for the extension's selects: the
+	// newer extension compares nacionalidad with "ESPAÑA", so the readable
+	// value keeps the legacy key.
+	TipoDocumentoCodigo *string `json:"tipo_documento_codigo" doc:"Government code of the document type (206–210); null for a value outside the list"`
+	NumeroDocumento     string  `json:"numero_documento"`
+	FechaNacimiento     string  `json:"fecha_nacimiento" doc:"ISO date"`
+	Nombre              string  `json:"nombre"`
+	PrimerApellido      string  `json:"primer_apellido"`
+	SegundoApellido     string  `json:"segundo_apellido"`
+	Nacionalidad        string  `json:"nacionalidad" doc:"Nationality as the forms write it (ESPAÑA, FRANCIA, …)"`
+	NacionalidadCodigo  *string `json:"nacionalidad_codigo" doc:"Government code of the nationality (1–189, 1 = ESPAÑA); null for a value outside the list"`
+	LugarNacimiento     string  `json:"lugar_nacimiento"`
+	Correo              string  `json:"correo"`
+	Telefono            string  `json:"telefono"`
+	Operacion           string  `json:"operacion" doc:"request_type: new, renewal or transfer"`
 }
 
 // ExtensionPersonJSON is one pending request in the persons list.
@@ -57,7 +62,8 @@ type ExtensionResultJSON struct {
 }
 
 func extensionFields(r *clearance.Request) ExtensionPersonFields {
-	return ExtensionPersonFields{TipoDocumento: r.DocumentType, NumeroDocumento: r.DocumentNumber,
+	return ExtensionPersonFields{TipoDocumento: r.DocumentType, TipoDocumentoCodigo: nonEmpty(clearance.DocumentTypes.Code(r.DocumentType)),
+		NacionalidadCodigo: nonEmpty(clearance.Nationalities.Code(r.Nationality)), NumeroDocumento: r.DocumentNumber,
 		FechaNacimiento: r.BirthDate.Format(time.DateOnly), Nombre: r.FirstName, PrimerApellido: r.FirstLastName,
 		SegundoApellido: r.SecondLastName, Nacionalidad: r.Nationality, LugarNacimiento: r.BirthPlace,
 		Correo: r.Email, Telefono: r.Phone, Operacion: string(r.RequestType)}

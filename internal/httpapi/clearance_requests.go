@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -277,13 +278,13 @@ func (hpsScalar) Schema(huma.Registry) *huma.Schema {
 // writable part of HpsRequestSerializer).
 type hpsRequestWrite struct {
 	RequestType    hpsScalar `json:"request_type" doc:"new, renewal or transfer"`
-	DocumentType   hpsScalar `json:"document_type" doc:"206 DNI/NIF, 207 NIE, 208 residence card, 209 passport, 210 other"`
+	DocumentType   hpsScalar `json:"document_type" doc:"As the forms send it (DNI / NIF, NIE, Tarjeta Residente, Pasaporte, Otros), the government code (206–210) or a legacy spelling (DNI, PASSPORT); stored as the form's value"`
 	DocumentNumber hpsScalar `json:"document_number"`
 	BirthDate      hpsScalar `json:"birth_date" doc:"YYYY-MM-DD; the applicant must be 18 or older"`
 	FirstName      hpsScalar `json:"first_name"`
 	FirstLastName  hpsScalar `json:"first_last_name"`
 	SecondLastName hpsScalar `json:"second_last_name"`
-	Nationality    hpsScalar `json:"nationality" doc:"Government nationality code, 1–189 (1 = España)"`
+	Nationality    hpsScalar `json:"nationality" doc:"As the forms send it (ESPAÑA, FRANCIA, …), the government code (1–189) or a legacy spelling (Española); stored as the form's value"`
 	BirthPlace     hpsScalar `json:"birth_place"`
 	Email          hpsScalar `json:"email"`
 	Phone          hpsScalar `json:"phone"`
@@ -308,6 +309,37 @@ func (w *hpsRequestWrite) input() (clearance.CreateInput, error) {
 		in.UserID = &id
 	}
 	return in, nil
+}
+
+// formError gives a form's 400 a detail line too, naming each bad field
+// with the first sentence of its message: the HPS frontend shows only
+// `detail` (the Django public route answered {detail: "Error de
+// validación", errors}), while the per-field lists stay for other clients.
+func formError(err error) error {
+	e, ok := errs.As(err)
+	if !ok || e.Kind != errs.KindInvalid || len(e.Fields) == 0 || e.Message != "" {
+		return err
+	}
+	names := make([]string, 0, len(e.Fields))
+	for k := range e.Fields {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	parts := make([]string, 0, len(names))
+	for _, k := range names {
+		msg := k
+		if l, ok := e.Fields[k].([]string); ok && len(l) > 0 {
+			first := l[0]
+			if i := strings.Index(first, ". "); i >= 0 {
+				first = first[:i+1]
+			}
+			msg += ": " + first
+		}
+		parts = append(parts, msg)
+	}
+	c := *e
+	c.Message = "Error de validación — " + strings.Join(parts, " ")
+	return &c
 }
 
 // HPSRequestFilters are the list filters both APIs take. Every value is checked:
@@ -437,24 +469,46 @@ func hpsDate(field, v string) (*time.Time, error) {
 // hpsTransitionBody is the Django approve/reject/submit body.
 type hpsTransitionBody struct {
 	ExpiresAt string `json:"expires_at,omitempty" doc:"Approve: expiry date (YYYY-MM-DD, in the future); default today + the configured years"`
-	Notes     string `json:"notes,omitempty" doc:"Notes; for reject, the reason (required)"`
+	Notes     string `json:"notes,omitempty" doc:"Notes; for reject, the reason (none: recorded as \"Sin motivo indicado\")"`
 	Reason    string `json:"reason,omitempty" doc:"Reject: the reason (alias of notes)"`
 }
 
+// HPSTransitionQuery is the same input in the query string: the HPS
+// frontend sends approve's expires_at and notes, and reject's notes, there
+// (FastAPI style) even on the Django paths. A value in the body wins.
+type HPSTransitionQuery struct {
+	QExpiresAt string `query:"expires_at" doc:"Approve: expiry date (YYYY-MM-DD, in the future); as in the body"`
+	QNotes     string `query:"notes" doc:"Notes; for reject, the reason; as in the body"`
+	QReason    string `query:"reason" doc:"Reject: the reason (alias of notes); as in the body"`
+}
+
+// merge is the body completed by the query.
+func (q *HPSTransitionQuery) merge(b *hpsTransitionBody) *hpsTransitionBody {
+	out := hpsTransitionBody{ExpiresAt: q.QExpiresAt, Notes: q.QNotes, Reason: q.QReason}
+	if b != nil {
+		if strings.TrimSpace(b.ExpiresAt) != "" {
+			out.ExpiresAt = b.ExpiresAt
+		}
+		if strings.TrimSpace(b.Notes) != "" {
+			out.Notes = b.Notes
+		}
+		if strings.TrimSpace(b.Reason) != "" {
+			out.Reason = b.Reason
+		}
+	}
+	return &out
+}
+
 type hpsTransitionInput struct {
-	ID   string `path:"id" doc:"Request id (UUID)"`
+	ID string `path:"id" doc:"Request id (UUID)"`
+	HPSTransitionQuery
 	Body *hpsTransitionBody
 }
 
 type hpsApproveEmailInput struct {
 	Email string `path:"email" doc:"The applicant's account e-mail"`
-	Body  *hpsTransitionBody
-}
-
-type v1TransitionInput struct {
-	ID        string `path:"id" doc:"Request id (UUID)"`
-	ExpiresAt string `query:"expires_at" doc:"Approve: expiry date (YYYY-MM-DD, in the future)"`
-	Notes     string `query:"notes" doc:"Notes; for reject, the reason (required)"`
+	HPSTransitionQuery
+	Body *hpsTransitionBody
 }
 
 // hpsEditBody is PUT/PATCH of a request: a status (through the state
@@ -553,7 +607,7 @@ func (s *Server) registerHPSRequests() {
 			}
 			r, err := svc.CreateRequest(ctx, PrincipalFrom(ctx), ci)
 			if err != nil {
-				return nil, err
+				return nil, formError(err)
 			}
 			return &hpsOutput{Body: hpsRequest(ctx, r, today())}, nil
 		})
@@ -626,7 +680,7 @@ func (s *Server) registerHPSRequests() {
 		})
 	move := func(to clearance.Status) func(context.Context, *hpsTransitionInput) (*hpsOutput, error) {
 		return func(ctx context.Context, in *hpsTransitionInput) (*hpsOutput, error) {
-			ti, err := in.Body.transition()
+			ti, err := in.merge(in.Body).transition()
 			if err != nil {
 				return nil, err
 			}
@@ -638,15 +692,15 @@ func (s *Server) registerHPSRequests() {
 		}
 	}
 	Register(s.API, huma.Operation{OperationID: "hps-requests-approve", Method: http.MethodPost, Path: "/api/hps/requests/{id}/approve/", Tags: tags,
-		Summary: "Approve a submitted request (not one's own); sets approver, time and expiry"}, Authenticated, move(clearance.Approved))
+		Summary: "Approve a submitted request (not one's own); sets approver, time and expiry (expires_at, notes in the body or the query)"}, Authenticated, move(clearance.Approved))
 	Register(s.API, huma.Operation{OperationID: "hps-requests-reject", Method: http.MethodPost, Path: "/api/hps/requests/{id}/reject/", Tags: tags,
-		Summary: "Reject a request (notes = the reason, required)"}, Authenticated, move(clearance.Rejected))
+		Summary: "Reject a request (notes = the reason, in the body or the query; none: \"Sin motivo indicado\")"}, Authenticated, move(clearance.Rejected))
 	Register(s.API, huma.Operation{OperationID: "hps-requests-submit", Method: http.MethodPost, Path: "/api/hps/requests/{id}/submit/", Tags: tags,
-		Summary: "Mark a request as submitted to the government"}, Authenticated, move(clearance.Submitted))
+		Summary: "Mark a request as submitted to the government (notes in the body or the query)"}, Authenticated, move(clearance.Submitted))
 	Register(s.API, huma.Operation{OperationID: "hps-approve-by-email", Method: http.MethodPost, Path: "/api/hps/approve/{email}/", Tags: tags,
 		Summary: "Approve the submitted request of the account with that e-mail"}, Authenticated,
 		func(ctx context.Context, in *hpsApproveEmailInput) (*hpsOutput, error) {
-			ti, err := in.Body.transition()
+			ti, err := in.merge(in.Body).transition()
 			if err != nil {
 				return nil, err
 			}
@@ -727,7 +781,7 @@ func (s *Server) registerV1HPSRequests(tags []string, manage Access) {
 			}
 			r, err := svc.CreateRequest(ctx, PrincipalFrom(ctx), ci)
 			if err != nil {
-				return nil, err
+				return nil, formError(err)
 			}
 			return &v1HPSOutput{Body: v1HPSRequest(r, svc.Today())}, nil
 		})
@@ -802,13 +856,13 @@ func (s *Server) registerV1HPSRequests(tags []string, manage Access) {
 			}
 			return &struct{ Body map[string]string }{Body: map[string]string{"message": "HPS request deleted successfully"}}, nil
 		})
-	v1move := func(to clearance.Status) func(context.Context, *v1TransitionInput) (*v1HPSOutput, error) {
-		return func(ctx context.Context, in *v1TransitionInput) (*v1HPSOutput, error) {
-			d, err := hpsDate("expires_at", in.ExpiresAt)
+	v1move := func(to clearance.Status) func(context.Context, *hpsTransitionInput) (*v1HPSOutput, error) {
+		return func(ctx context.Context, in *hpsTransitionInput) (*v1HPSOutput, error) {
+			ti, err := in.merge(in.Body).transition()
 			if err != nil {
 				return nil, err
 			}
-			r, err := svc.Transition(ctx, PrincipalFrom(ctx), in.ID, to, clearance.TransitionInput{Notes: in.Notes, ExpiresAt: d})
+			r, err := svc.Transition(ctx, PrincipalFrom(ctx), in.ID, to, ti)
 			if err != nil {
 				return nil, err
 			}
@@ -816,9 +870,9 @@ func (s *Server) registerV1HPSRequests(tags []string, manage Access) {
 		}
 	}
 	Register(s.API, huma.Operation{OperationID: "v1-hps-approve", Method: http.MethodPost, Path: "/api/v1/hps/{id}/approve", Tags: tags,
-		Summary: "Approve a submitted request (query expires_at, notes)"}, Authenticated, v1move(clearance.Approved))
+		Summary: "Approve a submitted request (expires_at, notes in the query or the body)"}, Authenticated, v1move(clearance.Approved))
 	Register(s.API, huma.Operation{OperationID: "v1-hps-reject", Method: http.MethodPost, Path: "/api/v1/hps/{id}/reject", Tags: tags,
-		Summary: "Reject a request (query notes = the reason, required)"}, Authenticated, v1move(clearance.Rejected))
+		Summary: "Reject a request (notes = the reason, in the query or the body; none: \"Sin motivo indicado\")"}, Authenticated, v1move(clearance.Rejected))
 	Register(s.API, huma.Operation{OperationID: "v1-hps-submit", Method: http.MethodPost, Path: "/api/v1/hps/{id}/submit", Tags: tags,
-		Summary: "Mark a request as submitted to the government (query notes)"}, Authenticated, v1move(clearance.Submitted))
+		Summary: "Mark a request as submitted to the government (notes in the query or the body)"}, Authenticated, v1move(clearance.Submitted))
 }

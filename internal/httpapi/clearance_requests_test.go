@@ -210,7 +210,7 @@ func TestHPSRequestTransitionsByActor(t *testing.T) {
 			{approver, clearance.Pending, []hpsrMove{approveD, approveV}, 409, ""},
 			{approver, clearance.Approved, []hpsrMove{approveD, rejectD, submitV}, 409, ""},
 			{approver, clearance.Pending, []hpsrMove{rejectD, rejectV, hpsrPut("PATCH", "/api/hps/requests/", "rejected")}, 200, clearance.Rejected},
-			{approver, clearance.Submitted, []hpsrMove{rejectNoReason, rejectNoReasonV}, 400, ""},
+			{approver, clearance.Submitted, []hpsrMove{rejectNoReason, rejectNoReasonV}, 200, clearance.Rejected},
 			{approver, clearance.Pending, []hpsrMove{submitD, submitV}, 200, clearance.Submitted},
 			{approver, clearance.Pending, []hpsrMove{hpsrPut("PATCH", "/api/hps/requests/", "waiting_dps")}, 200, clearance.WaitingDPS},
 			{approver, clearance.Approved, []hpsrMove{hpsrPut("PUT", "/api/hps/requests/", "expired")}, 403, ""},

@@ -125,23 +125,23 @@ type tokenValidateInput struct {
 
 // hpsPublicBody is the applicant data of the public form (HPSRequestCreate).
 type hpsPublicBody struct {
-	RequestType    string `json:"request_type,omitempty" doc:"new or renewal (a transfer only by the link or the query)"`
-	DocumentType   string `json:"document_type"`
-	DocumentNumber string `json:"document_number"`
-	BirthDate      string `json:"birth_date" doc:"YYYY-MM-DD"`
-	FirstName      string `json:"first_name"`
-	FirstLastName  string `json:"first_last_name"`
-	SecondLastName string `json:"second_last_name,omitempty"`
-	Nationality    string `json:"nationality" doc:"Government nationality code (1 = España)"`
-	BirthPlace     string `json:"birth_place"`
-	Email          string `json:"email"`
-	Phone          string `json:"phone"`
+	RequestType    string    `json:"request_type,omitempty" doc:"new or renewal (a transfer only by the link or the query)"`
+	DocumentType   hpsScalar `json:"document_type" doc:"As the forms send it (DNI / NIF, NIE, Tarjeta Residente, Pasaporte, Otros), the government code (206–210) or a legacy spelling (DNI, PASSPORT); stored as the form's value"`
+	DocumentNumber string    `json:"document_number"`
+	BirthDate      string    `json:"birth_date" doc:"YYYY-MM-DD"`
+	FirstName      string    `json:"first_name"`
+	FirstLastName  string    `json:"first_last_name"`
+	SecondLastName string    `json:"second_last_name,omitempty"`
+	Nationality    hpsScalar `json:"nationality" doc:"As the forms send it (ESPAÑA, FRANCIA, …), the government code (1–189) or a legacy spelling (Española); stored as the form's value"`
+	BirthPlace     string    `json:"birth_place"`
+	Email          string    `json:"email"`
+	Phone          string    `json:"phone"`
 }
 
 func (b *hpsPublicBody) input() clearance.RequestInput {
 	return clearance.RequestInput{RequestType: clearance.RequestType(strings.TrimSpace(b.RequestType)),
-		DocumentType: b.DocumentType, DocumentNumber: b.DocumentNumber, BirthDate: b.BirthDate, FirstName: b.FirstName,
-		FirstLastName: b.FirstLastName, SecondLastName: b.SecondLastName, Nationality: b.Nationality, BirthPlace: b.BirthPlace,
+		DocumentType: b.DocumentType.text, DocumentNumber: b.DocumentNumber, BirthDate: b.BirthDate, FirstName: b.FirstName,
+		FirstLastName: b.FirstLastName, SecondLastName: b.SecondLastName, Nationality: b.Nationality.text, BirthPlace: b.BirthPlace,
 		Email: b.Email, Phone: b.Phone}
 }
 
@@ -313,7 +313,8 @@ func (s *Server) registerHPSTokens() {
 		if err := limiter.check(ctx); err != nil {
 			return nil, err
 		}
-		return clear.SubmitPublic(ctx, token, formType, body.input())
+		o, err := clear.SubmitPublic(ctx, token, formType, body.input())
+		return o, formError(err)
 	}
 
 	Register(s.API, huma.Operation{OperationID: "hps-requests-public", Method: http.MethodPost, Path: "/api/hps/requests/public/", Tags: []string{"hps-requests"},
