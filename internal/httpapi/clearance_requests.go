@@ -431,14 +431,29 @@ func (f *HPSRequestFilters) query(svc *clearance.Service) (clearance.RequestQuer
 	return q, fe.Err()
 }
 
-type hpsListInput struct {
+// HPSPageParams are the Django HPS lists' paging parameters: DRF's page
+// and page_size, and per_page, the name the HPS frontend sends.
+type HPSPageParams struct {
 	PageParams
+	PerPage int `query:"per_page" minimum:"0" maximum:"1000" doc:"Alias of page_size (the HPS frontend's name)"`
+}
+
+// pageParams resolves the alias (page_size wins).
+func (p HPSPageParams) pageParams() PageParams {
+	if p.PageSize == 0 {
+		p.PageSize = p.PerPage
+	}
+	return p.PageParams
+}
+
+type hpsListInput struct {
+	HPSPageParams
 	HPSRequestFilters
 }
 
 type hpsTeamListInput struct {
 	TeamID string `path:"team_id" doc:"Team id (UUID)"`
-	PageParams
+	HPSPageParams
 	HPSRequestFilters
 }
 
@@ -571,21 +586,32 @@ func (s *Server) registerHPSRequests() {
 	manage := Permission(identity.PermGestionarSolicitudes)
 	today := func() time.Time { return svc.Today() }
 
-	list := func(ctx context.Context, q clearance.RequestQuery, p PageParams) (*struct{ Body List[HpsRequest] }, error) {
+	// list answers a page, or the whole list. A page past the end is the
+	// last page (DRF answered 404 "Invalid page."), and the answer says
+	// which page it is: the HPS frontend's pager keeps the page it asked
+	// for after a change shrinks the list, and a 404 left it stranded.
+	list := func(ctx context.Context, q clearance.RequestQuery, hp HPSPageParams) (*struct{ Body List[HpsRequest] }, error) {
+		p := hp.pageParams()
 		q.Limit, q.Offset = p.Limit(), p.Offset()
 		rs, n, err := svc.ListRequests(ctx, PrincipalFrom(ctx), q)
 		if err != nil {
 			return nil, err
 		}
-		if err := CheckPage(p, n); err != nil {
-			return nil, err
+		if p.Paged() && p.Page > 1 && p.Offset() >= n {
+			p.Page = max(1, (n+p.Limit()-1)/p.Limit())
+			if n > 0 {
+				q.Offset = p.Offset()
+				if rs, n, err = svc.ListRequests(ctx, PrincipalFrom(ctx), q); err != nil {
+					return nil, err
+				}
+			}
 		}
 		t := today()
 		items := make([]HpsRequest, len(rs))
 		for i := range rs {
 			items[i] = hpsRequest(ctx, &rs[i], t)
 		}
-		return &struct{ Body List[HpsRequest] }{Body: NewList(items, p, n, RequestURL(ctx))}, nil
+		return &struct{ Body List[HpsRequest] }{Body: NewList(items, p, n, RequestURL(ctx)).WithPage(p.Page)}, nil
 	}
 
 	Register(s.API, huma.Operation{OperationID: "hps-requests-list", Method: http.MethodGet, Path: "/api/hps/requests/", Tags: tags,
@@ -595,7 +621,7 @@ func (s *Server) registerHPSRequests() {
 			if err != nil {
 				return nil, err
 			}
-			return list(ctx, q, in.PageParams)
+			return list(ctx, q, in.HPSPageParams)
 		})
 	Register(s.API, huma.Operation{OperationID: "hps-requests-create", Method: http.MethodPost, Path: "/api/hps/requests/", Tags: tags,
 		Summary: "Create an HPS request (own, for a member of a led team, or anyone's with hps.gestionar_solicitudes)", DefaultStatus: http.StatusCreated},
@@ -626,14 +652,14 @@ func (s *Server) registerHPSRequests() {
 		})
 	Register(s.API, huma.Operation{OperationID: "hps-requests-pending", Method: http.MethodGet, Path: "/api/hps/requests/pending/list/", Tags: tags,
 		Summary: "Pending HPS requests the caller may see, oldest first"}, Authenticated,
-		func(ctx context.Context, in *PageParams) (*struct{ Body List[HpsRequest] }, error) {
+		func(ctx context.Context, in *HPSPageParams) (*struct{ Body List[HpsRequest] }, error) {
 			return list(ctx, clearance.RequestQuery{Statuses: []clearance.Status{clearance.Pending}, Ascending: true}, *in)
 		})
 	Register(s.API, huma.Operation{OperationID: "hps-requests-submitted", Method: http.MethodGet, Path: "/api/hps/requests/submitted/list/", Tags: tags,
 		Summary: "Submitted HPS requests (sent to the government, awaiting its answer) the caller may see",
 		Description: "The legacy Django route returned approved and rejected requests despite its name; " +
 			"this one returns what the name says (status submitted). Use ?status=approved,rejected for the old answer."}, Authenticated,
-		func(ctx context.Context, in *PageParams) (*struct{ Body List[HpsRequest] }, error) {
+		func(ctx context.Context, in *HPSPageParams) (*struct{ Body List[HpsRequest] }, error) {
 			return list(ctx, clearance.RequestQuery{Statuses: []clearance.Status{clearance.Submitted}}, *in)
 		})
 	Register(s.API, huma.Operation{OperationID: "hps-requests-team", Method: http.MethodGet, Path: "/api/hps/requests/team/{team_id}/", Tags: tags,
@@ -644,7 +670,7 @@ func (s *Server) registerHPSRequests() {
 			if err != nil {
 				return nil, err
 			}
-			return list(ctx, q, in.PageParams)
+			return list(ctx, q, in.HPSPageParams)
 		})
 	Register(s.API, huma.Operation{OperationID: "hps-requests-get", Method: http.MethodGet, Path: "/api/hps/requests/{id}/", Tags: tags,
 		Summary: "One HPS request (404 when outside the caller's scope)"}, Authenticated,

@@ -56,6 +56,9 @@ type List[T any] struct {
 type pageInfo struct {
 	Count          int
 	Next, Previous *string
+	// Page, when set, is the page served, sent as "page" (the HPS
+	// frontend's pager reads it).
+	Page int
 }
 
 // NewList answers items; when p is paged, count is the total and base the
@@ -89,6 +92,16 @@ func NewList[T any](items []T, p PageParams, count int, base *url.URL) List[T] {
 	return l
 }
 
+// WithPage adds the number of the page served to a page answer.
+func (l List[T]) WithPage(n int) List[T] {
+	if l.page != nil {
+		p := *l.page
+		p.Page = n
+		l.page = &p
+	}
+	return l
+}
+
 // MarshalJSON writes the array or the page object.
 func (l List[T]) MarshalJSON() ([]byte, error) {
 	if l.page == nil {
@@ -98,8 +111,9 @@ func (l List[T]) MarshalJSON() ([]byte, error) {
 		Count    int     `json:"count"`
 		Next     *string `json:"next"`
 		Previous *string `json:"previous"`
+		Page     int     `json:"page,omitempty"`
 		Results  []T     `json:"results"`
-	}{l.page.Count, l.page.Next, l.page.Previous, l.Items})
+	}{l.page.Count, l.page.Next, l.page.Previous, l.page.Page, l.Items})
 }
 
 // Schema documents both shapes.
@@ -110,6 +124,7 @@ func (l List[T]) Schema(r huma.Registry) *huma.Schema {
 		"count":    {Type: huma.TypeInteger},
 		"next":     {Type: huma.TypeString, Nullable: true},
 		"previous": {Type: huma.TypeString, Nullable: true},
+		"page":     {Type: huma.TypeInteger, Description: "The page served (HPS request lists only)"},
 		"results":  arr,
 	}, Required: []string{"count", "next", "previous", "results"}}
 	return &huma.Schema{OneOf: []*huma.Schema{arr, page},
