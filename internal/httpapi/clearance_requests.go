@@ -34,6 +34,7 @@ type HpsRequest struct {
 	FormType    string  `json:"form_type"`
 	Type        string  `json:"type" doc:"Legacy name of form_type"`
 	Template    *int64  `json:"template"`
+	TemplateID  *int64  `json:"template_id" doc:"Alias of template (the HPS frontend's transfer page reads it)"`
 	FilledPDF   *string `json:"filled_pdf"`
 	ResponsePDF *string `json:"response_pdf"`
 	HpsApplicant
@@ -187,7 +188,7 @@ func absURL(ctx context.Context, path string) *string {
 
 func hpsRequest(ctx context.Context, r *clearance.Request, today time.Time) HpsRequest {
 	out := HpsRequest{ID: r.ID, User: r.UserID, UserID: r.UserID, RequestType: string(r.RequestType), Status: string(r.Status),
-		FormType: string(r.FormType), Type: string(r.FormType), Template: r.TemplateID, HpsApplicant: hpsApplicant(r),
+		FormType: string(r.FormType), Type: string(r.FormType), Template: r.TemplateID, TemplateID: r.TemplateID, HpsApplicant: hpsApplicant(r),
 		SubmittedBy: personID(r.SubmittedByID), SubmittedAt: timeStr(r.SubmittedAt),
 		ApprovedBy: personID(r.ApprovedByID), ApprovedAt: timeStr(r.ApprovedAt), ExpiresAt: dateStr(r.ExpiresAt), Notes: r.Notes,
 		SecurityClearanceLevel: r.SecurityClearanceLevel, GovernmentExpediente: r.GovernmentExpediente, CompanyName: r.CompanyName,

@@ -473,11 +473,11 @@ func (s *Server) registerHPSTemplates() {
 		o = op("pdf", http.MethodGet, "{id}/pdf"+v.slash, "The template's PDF (attachment template_<id>.pdf)")
 		o.Responses = pdfResponses
 		Register(s.API, o, access, pdf)
-		if v.slash == "" {
-			o = op("pdf-replace", http.MethodPut, "{id}/pdf", "Update a template replacing its PDF (multipart with template_pdf)")
-			o.SkipValidateBody, o.RequestBody = true, uploadDoc()
-			Register(s.API, o, access, update)
-		}
+		// The HPS frontend replaces a template's file with PUT …/{id}/pdf
+		// on the Django prefix too (the FastAPI route it was written for).
+		o = op("pdf-replace", http.MethodPut, "{id}/pdf"+v.slash, "Update a template replacing its PDF (multipart with template_pdf)")
+		o.SkipValidateBody, o.RequestBody = true, uploadDoc()
+		Register(s.API, o, access, update)
 		Register(s.API, op("extract-pdf-fields", http.MethodGet, "{id}/extract-pdf-fields"+v.slash,
 			"The template's form fields: {name: value}, or {fields: [names]} with ?list_only=true"), access, fields)
 		Register(s.API, op("edit-pdf", http.MethodPost, "{id}/edit-pdf"+v.slash,

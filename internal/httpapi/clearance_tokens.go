@@ -69,14 +69,27 @@ type V1TokenCreated struct {
 	ExpiresAt string `json:"expires_at"`
 }
 
+// requesterName is the link creator's full name, else their e-mail, so
+// the form's "Solicitado por" is never blank.
+func requesterName(t *clearance.Token) string {
+	if t.RequestedBy == nil {
+		return ""
+	}
+	if n := t.RequestedBy.FullName(); n != "" {
+		return n
+	}
+	return t.RequestedBy.Email
+}
+
 // HpsTokenValid is the Django validation answer.
 type HpsTokenValid struct {
-	IsValid     bool   `json:"is_valid"`
-	Email       string `json:"email"`
-	ExpiresAt   string `json:"expires_at"`
-	Purpose     string `json:"purpose"`
-	FormType    string `json:"form_type"`
-	RequestType string `json:"request_type"`
+	IsValid         bool   `json:"is_valid"`
+	Email           string `json:"email"`
+	RequestedByName string `json:"requested_by_name" doc:"Who made the link (the form shows it as \"Solicitado por\"): full name, else e-mail"`
+	ExpiresAt       string `json:"expires_at"`
+	Purpose         string `json:"purpose"`
+	FormType        string `json:"form_type"`
+	RequestType     string `json:"request_type"`
 }
 
 // V1TokenValid is the FastAPI validation answer.
@@ -262,7 +275,7 @@ func (s *Server) registerHPSTokens() {
 				return nil, errEmailMismatch()
 			}
 			t := c.Token
-			return &struct{ Body HpsTokenValid }{Body: HpsTokenValid{IsValid: true, Email: t.Email, ExpiresAt: isoTime(t.ExpiresAt),
+			return &struct{ Body HpsTokenValid }{Body: HpsTokenValid{IsValid: true, Email: t.Email, RequestedByName: requesterName(&t.Token), ExpiresAt: isoTime(t.ExpiresAt),
 				Purpose: t.Purpose, FormType: string(t.FormType), RequestType: string(t.RequestType)}}, nil
 		})
 
@@ -281,11 +294,7 @@ func (s *Server) registerHPSTokens() {
 				return nil, errs.Invalid("El email no coincide con el token")
 			}
 			t := c.Token
-			name := ""
-			if t.RequestedBy != nil {
-				name = t.RequestedBy.FullName()
-			}
-			return &struct{ Body V1TokenValid }{Body: V1TokenValid{IsValid: true, Email: t.Email, RequestedByName: name,
+			return &struct{ Body V1TokenValid }{Body: V1TokenValid{IsValid: true, Email: t.Email, RequestedByName: requesterName(&t.Token),
 				Purpose: t.Purpose, ExpiresAt: isoTime(t.ExpiresAt)}}, nil
 		})
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -27,8 +28,9 @@ type ProfileBody struct {
 	Username           string  `json:"username"`
 	FirstName          string  `json:"first_name"`
 	LastName           string  `json:"last_name"`
-	FullName           string  `json:"full_name"`
-	Role               *int64  `json:"role" doc:"Role id"`
+	FullName           string  `json:"full_name" doc:"First and last name; the e-mail when both are empty (the HPS frontend sorts and initials by it)"`
+	Role               *string `json:"role" doc:"Role name, as the legacy serializer (the HPS frontend shows it with role.replace)"`
+	RoleID             *int64  `json:"role_id" doc:"Role id"`
 	RoleName           *string `json:"role_name"`
 	TeamID             *string `json:"team_id"`
 	TeamName           *string `json:"team_name"`
@@ -51,12 +53,15 @@ func nonEmpty(s string) *string {
 
 func profileBody(u *identity.User) ProfileBody {
 	b := ProfileBody{ID: u.ID, UserID: u.ID, Email: u.Email, Username: u.Username, FirstName: u.FirstName, LastName: u.LastName,
-		FullName: u.FullName(), Role: u.RoleID, RoleName: nonEmpty(u.RoleName), TeamID: u.TeamID, TeamName: nonEmpty(u.TeamName),
+		FullName: u.FullName(), Role: nonEmpty(u.RoleName), RoleID: u.RoleID, RoleName: nonEmpty(u.RoleName), TeamID: u.TeamID, TeamName: nonEmpty(u.TeamName),
 		DefaultTeamID: u.DefaultTeamID, IsActive: u.IsActive, IsTempPassword: u.IsTempPassword,
 		MustChangePassword: u.PasswordChangeRequired(), EmailVerified: u.EmailVerified, HPSRequestsCount: u.HPSRequests,
 		CreatedAt: isoTime(u.DateJoined), UpdatedAt: isoTime(u.DateJoined)}
 	if u.UpdatedAt != nil {
 		b.UpdatedAt = isoTime(*u.UpdatedAt)
+	}
+	if b.FullName == "" {
+		b.FullName = u.Email
 	}
 	return b
 }
@@ -65,6 +70,14 @@ func profileBody(u *identity.User) ProfileBody {
 type ProfileMessage struct {
 	Message string `json:"message"`
 	ProfileBody
+}
+
+// ProfileSearchBody is GET /api/hps/user/profiles/search/ (the FastAPI
+// user search's shape, which the HPS frontend's userService was written for).
+type ProfileSearchBody struct {
+	Users      []ProfileBody `json:"users"`
+	Query      string        `json:"query"`
+	TotalFound int           `json:"total_found" doc:"Matches in the caller's scope (users holds at most limit of them)"`
 }
 
 // ProfileStatsBody is GET /api/hps/user/profiles/stats/.
@@ -116,6 +129,7 @@ type ProfileInput struct {
 	Username           *string      `json:"username,omitempty" doc:"Defaults to the e-mail"`
 	FirstName          *string      `json:"first_name,omitempty"`
 	LastName           *string      `json:"last_name,omitempty"`
+	FullName           *string      `json:"full_name,omitempty" doc:"Create only: split at the first space into first_name and last_name when those are not given (the HPS frontend's users page sends only this)"`
 	Role               *profileRole `json:"role,omitempty" nullable:"true" doc:"Role name or id; needs hps.asignar_rol (member is the default on create)"`
 	RoleWritable       *profileRole `json:"role_writable,omitempty" nullable:"true" doc:"Legacy name of role"`
 	TeamID             *string      `json:"team_id,omitempty" nullable:"true" doc:"Team UUID; \"\" means AICOX"`
@@ -227,6 +241,29 @@ func (s *Server) registerProfiles() {
 			return &struct{ Body List[ProfileBody] }{Body: NewList(items, in.PageParams, n, RequestURL(ctx))}, nil
 		})
 
+	Register(s.API, huma.Operation{OperationID: "profiles-search", Method: http.MethodGet, Path: base + "search/", Tags: tags,
+		Summary: "Find profiles by e-mail, username or name (at least 2 characters), among those the caller may list"}, read,
+		func(ctx context.Context, in *struct {
+			Q     string `query:"q" doc:"At least 2 characters"`
+			Limit int    `query:"limit" default:"10" minimum:"1" maximum:"50" doc:"1 to 50"`
+		}) (*struct{ Body ProfileSearchBody }, error) {
+			q := strings.TrimSpace(in.Q)
+			if len([]rune(q)) < 2 {
+				return nil, errs.Field("q", "Escriba al menos 2 caracteres.")
+			}
+			// The list's own scope and query: a search never shows a
+			// profile the list would not.
+			us, n, err := s.deps.Identity.ListProfiles(ctx, PrincipalFrom(ctx), identity.ProfileQuery{Search: q, Limit: in.Limit})
+			if err != nil {
+				return nil, err
+			}
+			out := ProfileSearchBody{Users: make([]ProfileBody, len(us)), Query: q, TotalFound: n}
+			for i := range us {
+				out.Users[i] = profileBody(&us[i])
+			}
+			return &struct{ Body ProfileSearchBody }{Body: out}, nil
+		})
+
 	Register(s.API, huma.Operation{OperationID: "profiles-stats", Method: http.MethodGet, Path: base + "stats/", Tags: tags,
 		Summary: "Count the profiles the caller may see, in total and per role"}, read,
 		func(ctx context.Context, _ *struct{}) (*struct{ Body ProfileStatsBody }, error) {
@@ -250,8 +287,17 @@ func (s *Server) registerProfiles() {
 			if b.IsActive != nil && !*b.IsActive {
 				return nil, errs.Field("is_active", "New users are active; deactivate them afterwards.")
 			}
+			first, last := deref(b.FirstName), deref(b.LastName)
+			if strings.TrimSpace(first) == "" && b.FullName != nil {
+				// As the legacy serializer: "Ana María López" → Ana / María López.
+				f, l, _ := strings.Cut(strings.TrimSpace(*b.FullName), " ")
+				first = f
+				if strings.TrimSpace(last) == "" {
+					last = strings.TrimSpace(l)
+				}
+			}
 			u, err := s.deps.Identity.CreateProfile(ctx, PrincipalFrom(ctx), identity.NewProfile{Email: deref(b.Email), Username: deref(b.Username),
-				FirstName: deref(b.FirstName), LastName: deref(b.LastName), Role: role, TeamID: team, Password: deref(b.Password),
+				FirstName: first, LastName: last, Role: role, TeamID: team, Password: deref(b.Password),
 				MustChangePassword: b.MustChangePassword})
 			if err != nil {
 				return nil, renameFields(err, map[string]string{"role": roleField, "team_id": teamField})
@@ -274,8 +320,13 @@ func (s *Server) registerProfiles() {
 		if b == nil {
 			b = &ProfileInput{}
 		}
-		if b.Password != nil {
-			return nil, errs.Field("password", "Passwords are not set here: use reset-password (administrators) or the password change.")
+		if b.Password != nil && *b.Password != "" {
+			// The legacy serializer silently dropped it; a detail says why
+			// nothing changed, and the HPS frontend shows detail, so the
+			// edit goes through once the field is left empty.
+			return nil, &errs.Error{Kind: errs.KindInvalid,
+				Message: "La contraseña no se cambia al editar un usuario: deje el campo vacío y use «restablecer contraseña».",
+				Fields:  map[string]any{"password": []string{"Passwords are not set here: use reset-password (administrators) or the password change."}}}
 		}
 		role, roleField := b.role()
 		team, teamField := b.team()

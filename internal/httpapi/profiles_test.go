@@ -269,7 +269,10 @@ func TestProfileCreate(t *testing.T) {
 		if b["role_name"] != identity.RoleCrypto {
 			t.Errorf("role by name: %v", b)
 		}
-		roleID := b["role"]
+		if b["role"] != identity.RoleCrypto {
+			t.Errorf("role is the name (the HPS frontend calls role.replace): %v", b)
+		}
+		roleID := b["role_id"]
 		b = pfExpect(t, "admin creates by role id", w.api("POST", pfBase, admin, map[string]any{"email": "c2@example.org", "role_writable": roleID}), 201)
 		if b["role_name"] != identity.RoleCrypto {
 			t.Errorf("role by id: %v", b)
