@@ -137,7 +137,10 @@ func TestHPSFrontendChat(t *testing.T) {
 			{"GET", "/api/hps/chat/topics?limit=10"},
 			{"GET", "/api/hps/chat/analytics?days=7"},
 			{"GET", "/api/hps/chat/conversations?limit=50&offset=0"},
+			{"GET", "/api/hps/chat/conversations/00000000-0000-4000-8000-000000000000/stats"},
 			{"POST", "/api/hps/chat/satisfaction"},
+			{"POST", "/api/hps/chat/conversations/00000000-0000-4000-8000-000000000000/complete?satisfaction_rating=5"},
+			{"POST", "/api/hps/chat/conversations/00000000-0000-4000-8000-000000000000/abandon"},
 		} {
 			r := c.axios(call.method, call.path, c.tokAdmin, nil)
 			if r.status != 404 || !strings.Contains(r.body, `"detail"`) {
