@@ -299,3 +299,25 @@ func TestHPSFrontendTeamService(t *testing.T) {
 		})
 	})
 }
+
+// TestHPSFrontendTeamLeaderSpelling: the team page's "Líder de Equipo"
+// sends role "team_leader", a legacy spelling of team_lead. An
+// administrator gets a team lead; a lead asking for it is answered exactly
+// as for the real name (the spelling never widens what may be granted).
+func TestHPSFrontendTeamLeaderSpelling(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *database.DB) {
+		c := newHPSFE(t, db)
+		p := c.object(t, c.want(t, c.axios("POST", hpsfeProfiles, c.tokAdmin, map[string]any{"email": "lider@example.org", "first_name": "Lidia",
+			"last_name": "Líder", "role": "team_leader", "team_id": c.norte}), 201, "admin creates a team_leader"))
+		if p["role"] != identity.RoleTeamLead {
+			t.Errorf("team_leader became %v", p["role"])
+		}
+		real := c.axios("POST", hpsfeProfiles, c.tokLead, map[string]any{"email": "otro1@example.org", "first_name": "Otro",
+			"last_name": "Uno", "role": identity.RoleTeamLead, "team_id": c.norte})
+		legacy := c.axios("POST", hpsfeProfiles, c.tokLead, map[string]any{"email": "otro2@example.org", "first_name": "Otro",
+			"last_name": "Dos", "role": "team_leader", "team_id": c.norte})
+		if real.status != legacy.status {
+			t.Errorf("lead granting team_lead: %d, as team_leader: %d %s", real.status, legacy.status, legacy.body)
+		}
+	})
+}

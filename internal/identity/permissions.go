@@ -86,6 +86,24 @@ const (
 	RoleMember                = "member"
 )
 
+// legacyRoleNames are spellings the legacy code and clients used for a
+// role that never existed under that name: the HPS frontend's team page
+// offers "team_leader", and the legacy role checks accepted it and
+// "security_chief" beside the real names.
+var legacyRoleNames = map[string]string{
+	"team_leader":    RoleTeamLead,
+	"security_chief": RoleJefeSeguridad,
+}
+
+// CanonicalRoleName maps a legacy spelling to the role it meant; any
+// other name is returned as it is.
+func CanonicalRoleName(name string) string {
+	if c, ok := legacyRoleNames[name]; ok {
+		return c
+	}
+	return name
+}
+
 // AICOXTeamID is the default team (legacy fixed UUID).
 const AICOXTeamID = "d8574c01-851f-4716-9ac9-bbda45469bdf"
 

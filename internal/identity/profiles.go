@@ -309,8 +309,13 @@ func (s *Service) lookupRole(ctx context.Context, ref RoleRef) (*Role, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A role created with a legacy spelling as its own name wins.
+	name := ref.Name
+	if !slices.ContainsFunc(roles, func(r Role) bool { return r.Name == name }) {
+		name = CanonicalRoleName(name)
+	}
 	for i := range roles {
-		if roles[i].Name == ref.Name {
+		if roles[i].Name == name {
 			return &roles[i], nil
 		}
 	}
