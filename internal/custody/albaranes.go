@@ -359,8 +359,9 @@ func ParseEstadoMaterial(s string) (EstadoMaterial, bool) {
 	return "", false
 }
 
-// albAccesorios accepts a list of {descripcion, cantidad}; null and the
-// legacy empty object {} mean none.
+// albAccesorios accepts a list of {descripcion, cantidad}, also as a
+// string holding it (JSONList); null and the legacy empty object {} mean
+// none.
 func albAccesorios(raw json.RawMessage) ([]Accesorio, bool) {
 	items, ok := albJSONObjects(raw)
 	if !ok {
@@ -394,15 +395,8 @@ func albEquipos(raw json.RawMessage) ([]EquipoPrueba, bool) {
 }
 
 func albJSONObjects(raw json.RawMessage) ([]map[string]any, bool) {
-	t := strings.TrimSpace(string(raw))
-	if t == "" || t == "null" || t == "{}" {
-		return nil, true
-	}
-	var items []map[string]any
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, false
-	}
-	return items, true
+	items, err := JSONList(raw)
+	return items, err == nil
 }
 
 func albJSONText(v any) string {
@@ -418,6 +412,26 @@ func albJSONText(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// DefaultCC is a movement's CC (the AC21's accounting legend code) when
+// none is given: the legacy model's default.
+const DefaultCC = 1
+
+// ccOrDefault is the CC of a new line: the given value, DefaultCC when
+// the field is absent or blank, nil only when sent as an explicit null.
+func ccOrDefault(v FieldValue, n *int) *int {
+	if n != nil || (v.Set && v.Null) {
+		return n
+	}
+	d := DefaultCC
+	return &d
+}
+
+// msg0 reports that fe has no error for field.
+func msg0(fe errs.FieldErrors, field string) bool {
+	_, bad := fe[field]
+	return !bad
 }
 
 // albFirstGiven returns the first value that is present and not blank.
@@ -526,14 +540,14 @@ func albApplyHeader(a *Albaran, in *AlbaranInput, fe errs.FieldErrors) {
 		if acc, ok := albAccesorios(in.Accesorios); ok {
 			a.Accesorios = acc
 		} else {
-			fe.Add("accesorios", "Expected a list of {descripcion, cantidad} objects.")
+			fe.Add("accesorios", "Expected a list of {descripcion, cantidad} objects, or a string holding one.")
 		}
 	}
 	if in.EquiposPrueba != nil {
 		if eq, ok := albEquipos(in.EquiposPrueba); ok {
 			a.EquiposPrueba = eq
 		} else {
-			fe.Add("equipos_prueba", "Expected a list of {codigo} objects.")
+			fe.Add("equipos_prueba", "Expected a list of {codigo} objects, or a string holding one.")
 		}
 	}
 }
@@ -670,7 +684,7 @@ func ParseArticulos(field string, in []ArticuloInput, docTipo Tipo, skipDup bool
 		if n, msg := albInt(a.CC); msg != "" {
 			fe.Add("cc", msg)
 		} else {
-			l.CC = n
+			l.CC = ccOrDefault(a.CC, n)
 		}
 		if a.Descripcion.given() {
 			l.Descripcion = albText(a.Descripcion)
@@ -818,6 +832,9 @@ func albMovimientoEdit(m MovimientoInput, i int, list bool) (MovimientoEdit, err
 			fe.Add("cc", msg)
 		}
 		e.CC, e.SetCC = n, true
+	}
+	if isNew && msg0(fe, "cc") {
+		e.CC, e.SetCC = ccOrDefault(m.CC, e.CC), true
 	}
 	if m.Descripcion.Set {
 		e.Descripcion, e.SetDescripcion = albText(m.Descripcion), true

@@ -345,10 +345,11 @@ func (s *Service) ImportExcel(ctx context.Context, v Viewer, filename string, da
 	}
 	header := map[string]any{"cabecera": map[string]any{"numero": pl.Numero}, "origen": "excel", "archivo": filename, "hoja": pl.Sheet}
 	lines := make([]LineaTemporal, len(pl.Rows))
+	cc := DefaultCC // the legacy processing service sent cc: 1 on every line
 	for i, r := range pl.Rows {
 		lines[i] = LineaTemporal{UsuarioID: v.UserID, NumeroAlbaran: pl.Numero, CodigoProducto: r.Codigo,
 			Descripcion: strOrNil(r.Descripcion), NumeroSerie: r.NumeroSerie, BultosTotal: r.BultosTotal,
-			Observaciones: strOrNil(r.Observaciones), Cantidad: 1, DatosAdicionales: header}
+			Observaciones: strOrNil(r.Observaciones), Cantidad: 1, CC: &cc, DatosAdicionales: header}
 	}
 	res, err := s.stage(ctx, nil, v, pl.Numero, lines, nil)
 	if err != nil {

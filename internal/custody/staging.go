@@ -327,7 +327,8 @@ func (s *Service) StagingLine(ctx context.Context, v Viewer, id int64) (*LineaTe
 // CreateStagingLine stages one line for the viewer (usuario is always the
 // caller).
 func (s *Service) CreateStagingLine(ctx context.Context, v Viewer, in LineaInput) (*LineaTemporal, error) {
-	l := LineaTemporal{UsuarioID: v.UserID, Cantidad: 1, DatosAdicionales: map[string]any{}}
+	cc := DefaultCC
+	l := LineaTemporal{UsuarioID: v.UserID, Cantidad: 1, CC: &cc, DatosAdicionales: map[string]any{}}
 	if err := in.apply(&l, true); err != nil {
 		return nil, err
 	}
@@ -581,6 +582,10 @@ func articuloLine(a map[string]any) (LineaTemporal, errs.FieldErrors) {
 		fe.Add("cc", "A valid integer is required.")
 	} else if ok {
 		l.CC = &n
+	} else if v, sent := a["cc"]; !sent || v != nil {
+		// Absent or blank: the legacy default (an explicit null stays null).
+		d := DefaultCC
+		l.CC = &d
 	}
 	if n, ok, err := looseInt(a["bultos_total"]); err != nil {
 		fe.Add("bultos_total", "A valid integer is required.")
@@ -1067,6 +1072,13 @@ func planDocument(lines []LineaTemporal, in ProcesarInput, now time.Time, userID
 			}
 		}
 	}
+	// Lines staged without a CC (older rows) get the legacy default.
+	for i := range lines {
+		if lines[i].CC == nil {
+			d := DefaultCC
+			lines[i].CC = &d
+		}
+	}
 	return &ProcessPlan{
 		Albaran:  a,
 		Registro: firstNonEmpty(cab["numero_registro_entrada"], cab["numero_registro_salida"]),
@@ -1149,28 +1161,6 @@ func equipos(v any) ([]EquipoPrueba, error) {
 		}
 	}
 	return out, nil
-}
-
-func objectList(v any) ([]map[string]any, error) {
-	switch x := v.(type) {
-	case nil:
-		return nil, nil
-	case map[string]any:
-		if len(x) == 0 { // the legacy default {}
-			return nil, nil
-		}
-	case []any:
-		out := make([]map[string]any, 0, len(x))
-		for _, it := range x {
-			m, ok := it.(map[string]any)
-			if !ok {
-				return nil, errors.New("Se esperaba una lista de objetos.")
-			}
-			out = append(out, m)
-		}
-		return out, nil
-	}
-	return nil, errors.New("Se esperaba una lista de objetos.")
 }
 
 // firmas reads {firma_a|firma_b: {nombre, cargo, empleo_rango}}.

@@ -27,18 +27,6 @@ import (
 // (documents change it). Reads need productos.ver, writes productos.editar,
 // deletes productos.eliminar.
 
-// UltimoMovimientoJSON is the item's last movement.
-type UltimoMovimientoJSON struct {
-	ID             int64  `json:"id"`
-	TipoMovimiento string `json:"tipo_movimiento"`
-	Fecha          string `json:"fecha"`
-	AlbaranID      int64  `json:"albaran_id"`
-	AlbaranNumero  string `json:"albaran_numero"`
-	EstadoAnterior string `json:"estado_anterior"`
-	EstadoNuevo    string `json:"estado_nuevo"`
-	ProductoCodigo string `json:"producto_codigo"`
-}
-
 // InventarioJSON is an inventory item (legacy InventarioProductoSerializer).
 type InventarioJSON struct {
 	ID                   int64                 `json:"id"`
@@ -50,7 +38,7 @@ type InventarioJSON struct {
 	EstadoDisplay        string                `json:"estado_display"`
 	Ubicacion            *string               `json:"ubicacion"`
 	UltimaActualizacion  string                `json:"ultima_actualizacion"`
-	UltimoMovimientoInfo *UltimoMovimientoJSON `json:"ultimo_movimiento_info"`
+	UltimoMovimientoInfo *MovimientoJSON `json:"ultimo_movimiento_info" doc:"The last movement, in the legacy MovimientoProductoBasicoSerializer shape (17 keys)"`
 	Notas                *string               `json:"notas"`
 }
 
@@ -63,9 +51,8 @@ func inventarioJSON(it *custody.Item) InventarioJSON {
 		out.TipoNombre = &n
 	}
 	if m := it.UltimoMovimiento; m != nil {
-		out.UltimoMovimientoInfo = &UltimoMovimientoJSON{ID: m.ID, TipoMovimiento: string(m.Tipo), Fecha: isoTime(m.Fecha),
-			AlbaranID: m.AlbaranID, AlbaranNumero: m.AlbaranNumero, EstadoAnterior: string(m.EstadoAnterior),
-			EstadoNuevo: string(m.EstadoNuevo), ProductoCodigo: m.ProductoCodigo}
+		mj := movimientoJSON(m)
+		out.UltimoMovimientoInfo = &mj
 	}
 	return out
 }
@@ -103,26 +90,54 @@ func appendInventarioJSON(b []byte, it *custody.Item) []byte {
 	if m := it.UltimoMovimiento; m == nil {
 		b = append(b, "null"...)
 	} else {
-		b = append(b, `{"id":`...)
-		b = strconv.AppendInt(b, m.ID, 10)
-		b = append(b, `,"tipo_movimiento":`...)
-		b = appendJSONQuoted(b, string(m.Tipo))
-		b = append(b, `,"fecha":`...)
-		b = appendDRFTime(b, m.Fecha)
-		b = append(b, `,"albaran_id":`...)
-		b = strconv.AppendInt(b, m.AlbaranID, 10)
-		b = append(b, `,"albaran_numero":`...)
-		b = appendJSONQuoted(b, m.AlbaranNumero)
-		b = append(b, `,"estado_anterior":`...)
-		b = appendJSONQuoted(b, string(m.EstadoAnterior))
-		b = append(b, `,"estado_nuevo":`...)
-		b = appendJSONQuoted(b, string(m.EstadoNuevo))
-		b = append(b, `,"producto_codigo":`...)
-		b = appendJSONQuoted(b, m.ProductoCodigo)
-		b = append(b, '}')
+		b = appendMovimientoJSON(b, m)
 	}
 	b = append(b, `,"notas":`...)
 	b = appendJSONQuotedPtr(b, it.Notas)
+	return append(b, '}')
+}
+
+// appendMovimientoJSON writes m exactly as json.Marshal(movimientoJSON(m))
+// would (the last movement of each streamed item).
+func appendMovimientoJSON(b []byte, m *custody.Movimiento) []byte {
+	b = append(b, `{"id":`...)
+	b = strconv.AppendInt(b, m.ID, 10)
+	b = append(b, `,"producto_codigo":`...)
+	b = appendJSONQuoted(b, m.ProductoCodigo)
+	b = append(b, `,"producto_descripcion":`...)
+	b = appendJSONQuoted(b, m.ProductoDescripcion)
+	b = append(b, `,"numero_serie":`...)
+	b = appendJSONQuoted(b, m.NumeroSerie)
+	b = append(b, `,"descripcion":`...)
+	b = appendJSONQuotedPtr(b, m.Descripcion)
+	b = append(b, `,"albaran_numero":`...)
+	b = appendJSONQuoted(b, m.AlbaranNumero)
+	b = append(b, `,"albaran_id":`...)
+	b = strconv.AppendInt(b, m.AlbaranID, 10)
+	b = append(b, `,"fecha":`...)
+	b = appendDRFTime(b, m.Fecha)
+	b = append(b, `,"tipo_movimiento":`...)
+	b = appendJSONQuoted(b, string(m.Tipo))
+	b = append(b, `,"tipo_movimiento_display":`...)
+	b = appendJSONQuoted(b, m.Tipo.Label())
+	b = append(b, `,"estado_anterior":`...)
+	b = appendJSONQuoted(b, string(m.EstadoAnterior))
+	b = append(b, `,"estado_nuevo":`...)
+	b = appendJSONQuoted(b, string(m.EstadoNuevo))
+	b = append(b, `,"cantidad":`...)
+	b = strconv.AppendInt(b, int64(m.Cantidad), 10)
+	b = append(b, `,"cc":`...)
+	if m.CC == nil {
+		b = append(b, "null"...)
+	} else {
+		b = strconv.AppendInt(b, int64(*m.CC), 10)
+	}
+	b = append(b, `,"observaciones":`...)
+	b = appendJSONQuotedPtr(b, m.Observaciones)
+	b = append(b, `,"pagina_origen":`...)
+	b = strconv.AppendInt(b, int64(m.PaginaOrigen), 10)
+	b = append(b, `,"pagina_id":`...)
+	b = strconv.AppendInt(b, m.AlbaranID, 10)
 	return append(b, '}')
 }
 

@@ -22,8 +22,11 @@ import (
 // descriptive columns, or register/remove stock that has no movements,
 // keeping the running totals with adjustResumen.
 
+// The last movement's columns are the legacy MovimientoProductoBasicoSerializer's
+// (ultimo_movimiento_info): all from rows the statement joins anyway.
 const inventarioSelect = `SELECT i.id, i.producto_id, p.codigo_producto, i.descripcion, t.nombre, i.numero_serie, i.estado, i.ubicacion,
-	i.ultima_actualizacion, i.notas, m.id, m.tipo_movimiento, m.fecha, m.albaran_id, a.numero, m.estado_anterior, m.estado_nuevo`
+	i.ultima_actualizacion, i.notas, m.id, m.tipo_movimiento, m.fecha, m.albaran_id, a.numero, m.estado_anterior, m.estado_nuevo,
+	p.descripcion, m.descripcion, m.cantidad, m.cc, m.observaciones, a.pagina_numero`
 
 // inventarioFrom joins an item to its product, type, and last movement
 // with that movement's document. The wanted plan walks inventario in
@@ -116,6 +119,11 @@ type itemScanner struct {
 	mTipo, mNum       sql.NullString
 	mAnt, mNuevo      sql.NullString
 	mFecha            sql.NullTime
+	pDesc, mDesc      sql.NullString
+	mObs              sql.NullString
+	mCant, mCC, mPag  sql.NullInt64
+	mDescBuf, mObsBuf string
+	mCCBuf            int
 	estado            string
 	total             int64
 	dest              []any
@@ -126,7 +134,8 @@ type itemScanner struct {
 func newItemScanner(withCount bool) *itemScanner {
 	s := &itemScanner{}
 	s.dest = []any{&s.item.ID, &s.item.ProductoID, &s.item.CodigoProducto, &s.desc, &s.tipo, &s.item.NumeroSerie, &s.estado, &s.ubic,
-		&s.item.UltimaActualizacion, &s.notas, &s.mID, &s.mTipo, &s.mFecha, &s.mAlb, &s.mNum, &s.mAnt, &s.mNuevo}
+		&s.item.UltimaActualizacion, &s.notas, &s.mID, &s.mTipo, &s.mFecha, &s.mAlb, &s.mNum, &s.mAnt, &s.mNuevo,
+		&s.pDesc, &s.mDesc, &s.mCant, &s.mCC, &s.mObs, &s.mPag}
 	if withCount {
 		s.dest = append(s.dest, &s.total)
 	}
@@ -161,7 +170,20 @@ func (s *itemScanner) scan(rows *sql.Rows) error {
 	if s.mID.Valid {
 		s.mov = custody.Movimiento{ID: s.mID.Int64, ProductoID: it.ProductoID, ProductoCodigo: it.CodigoProducto, NumeroSerie: it.NumeroSerie,
 			AlbaranID: s.mAlb.Int64, AlbaranNumero: s.mNum.String, Fecha: s.mFecha.Time.UTC(), Tipo: custody.Tipo(s.mTipo.String),
-			EstadoAnterior: custody.Estado(s.mAnt.String), EstadoNuevo: custody.Estado(s.mNuevo.String)}
+			EstadoAnterior: custody.Estado(s.mAnt.String), EstadoNuevo: custody.Estado(s.mNuevo.String),
+			ProductoDescripcion: s.pDesc.String, Cantidad: int(s.mCant.Int64), PaginaOrigen: int(s.mPag.Int64)}
+		if s.mDesc.Valid {
+			s.mDescBuf = s.mDesc.String
+			s.mov.Descripcion = &s.mDescBuf
+		}
+		if s.mObs.Valid {
+			s.mObsBuf = s.mObs.String
+			s.mov.Observaciones = &s.mObsBuf
+		}
+		if s.mCC.Valid {
+			s.mCCBuf = int(s.mCC.Int64)
+			s.mov.CC = &s.mCCBuf
+		}
 		it.UltimoMovimiento = &s.mov
 	}
 	return nil
@@ -184,6 +206,18 @@ func (s *itemScanner) detach() custody.Item {
 	}
 	if it.UltimoMovimiento != nil {
 		m := *it.UltimoMovimiento
+		if m.Descripcion != nil {
+			v := *m.Descripcion
+			m.Descripcion = &v
+		}
+		if m.Observaciones != nil {
+			v := *m.Observaciones
+			m.Observaciones = &v
+		}
+		if m.CC != nil {
+			v := *m.CC
+			m.CC = &v
+		}
 		it.UltimoMovimiento = &m
 	}
 	return it
