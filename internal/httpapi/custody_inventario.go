@@ -29,17 +29,17 @@ import (
 
 // InventarioJSON is an inventory item (legacy InventarioProductoSerializer).
 type InventarioJSON struct {
-	ID                   int64                 `json:"id"`
-	CodigoProducto       string                `json:"codigo_producto"`
-	Descripcion          *string               `json:"descripcion"`
-	TipoNombre           *string               `json:"tipo_nombre"`
-	NumeroSerie          string                `json:"numero_serie"`
-	Estado               string                `json:"estado" enum:"activo,inactivo"`
-	EstadoDisplay        string                `json:"estado_display"`
-	Ubicacion            *string               `json:"ubicacion"`
-	UltimaActualizacion  string                `json:"ultima_actualizacion"`
+	ID                   int64           `json:"id"`
+	CodigoProducto       string          `json:"codigo_producto"`
+	Descripcion          *string         `json:"descripcion"`
+	TipoNombre           *string         `json:"tipo_nombre"`
+	NumeroSerie          string          `json:"numero_serie"`
+	Estado               string          `json:"estado" enum:"activo,inactivo"`
+	EstadoDisplay        string          `json:"estado_display"`
+	Ubicacion            *string         `json:"ubicacion"`
+	UltimaActualizacion  string          `json:"ultima_actualizacion"`
 	UltimoMovimientoInfo *MovimientoJSON `json:"ultimo_movimiento_info" doc:"The last movement, in the legacy MovimientoProductoBasicoSerializer shape (17 keys)"`
-	Notas                *string               `json:"notas"`
+	Notas                *string         `json:"notas"`
 }
 
 func inventarioJSON(it *custody.Item) InventarioJSON {
