@@ -211,9 +211,12 @@ type AlbaranFilter struct {
 	EmpresaOrigen, EmpresaDestino *int64
 	Desde, Hasta                  *time.Time // fecha, inclusive dates
 	Search                        string     // folded
-	SoloPrincipales               bool
-	Ordering                      []SortKey
-	Limit, Offset                 int
+	// NumeroRegistro selects the main documents whose number or registry
+	// number (entrada or salida) is exactly this ("" for no filter).
+	NumeroRegistro  string
+	SoloPrincipales bool
+	Ordering        []SortKey
+	Limit, Offset   int
 }
 
 // MovimientoFilter narrows ListMovimientos.
@@ -1222,6 +1225,7 @@ type AlbaranQuery struct {
 	Empresa, EmpresaOrigen, EmpresaDestino string
 	Desde, Hasta                           string
 	Search, Ordering                       string
+	NumeroRegistro                         string
 	SoloPrincipales                        bool
 	Limit, Offset                          int
 }
@@ -1229,7 +1233,8 @@ type AlbaranQuery struct {
 // Filter validates the query; a bad value is a 400 naming its parameter.
 func (q AlbaranQuery) Filter() (AlbaranFilter, error) {
 	fe := errs.FieldErrors{}
-	f := AlbaranFilter{Search: Fold(q.Search), SoloPrincipales: q.SoloPrincipales, Limit: q.Limit, Offset: q.Offset}
+	f := AlbaranFilter{Search: Fold(q.Search), NumeroRegistro: strings.TrimSpace(q.NumeroRegistro), SoloPrincipales: q.SoloPrincipales,
+		Limit: q.Limit, Offset: q.Offset}
 	if strings.TrimSpace(q.Tipo) != "" {
 		if t, ok := ParseTipo(q.Tipo); ok {
 			f.Tipo = &t

@@ -29,9 +29,11 @@ import (
 //     everyone's processed lines. procesar only ever takes the caller's own.
 //   - bulk_create validates every line (all or nothing) instead of storing
 //     whatever came.
-//   - procesar refuses, changing nothing, when a staged code is not in the
-//     catalog or has no type (the legacy skipped them silently and still
-//     marked them processed); it refuses unknown document types, unknown
+//   - procesar turns the typed lines into movements and leaves the lines
+//     whose code is not in the catalog or has no type pending, reported
+//     (the legacy skipped them silently and still marked them processed);
+//     once typed, they join the same document. With no typed line at all
+//     it refuses, changing nothing. It refuses unknown document types, unknown
 //     companies and unparseable dates instead of storing them; it never
 //     merges lines of two different staged documents; it marks processed
 //     only the lines now accounted for on the document: those turned into
@@ -804,6 +806,27 @@ type ProcessPlan struct {
 	Lines    []LineaTemporal
 	// Image is the staged image to move onto the document ("" for none).
 	Image string
+	// Continuation is the document an earlier procesar of these lines
+	// created (their ContinuationKey): the lines join it instead of
+	// starting a new document, when it is still the document their number
+	// designates. 0 for none.
+	Continuation int64
+	// OtrosDocumentos are the numbers of the caller's other staged
+	// documents, left pending.
+	OtrosDocumentos []string
+}
+
+// ContinuationKey is the datos_adicionales key procesar writes on the
+// lines it leaves pending for lack of a type: the id of the document it
+// created from their batch, which they join once typed.
+const ContinuationKey = "albaran_id"
+
+// MotivoSinTipo is why a line stays pending.
+const MotivoSinTipo = "El producto no tiene tipo (o no está en el catálogo): asígnele uno (asignar-tipo) y vuelva a procesar."
+
+func (in ProcesarInput) hasOverrides() bool {
+	return len(in.Cabecera) > 0 || in.EmpresaOrigen != nil || in.EmpresaDestino != nil || in.Accesorios != nil ||
+		in.EquiposPrueba != nil || in.Firmas != nil || in.Observaciones != nil
 }
 
 // Omitido is a staged line procesar did not turn into a movement.
@@ -822,6 +845,30 @@ type ProcessResult struct {
 	Procesados   int
 	Omitidos     []Omitido
 	ConImagen    bool
+	// Pendientes are the lines left in staging because their code has no
+	// type; CodigosSinTipo their codes.
+	Pendientes     []Omitido
+	CodigosSinTipo []string
+	// OtrosDocumentos are the caller's other staged documents, untouched.
+	OtrosDocumentos []string
+	// Continuacion: the lines joined the document an earlier procesar of
+	// their batch created.
+	Continuacion bool
+}
+
+// CodigosDe lists the distinct product codes of lines, sorted (nil when
+// there are none).
+func CodigosDe(lines []LineaTemporal) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, l := range lines {
+		if !seen[l.CodigoProducto] {
+			seen[l.CodigoProducto] = true
+			out = append(out, l.CodigoProducto)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // ErrCodigosSinTipo is procesar's refusal when codes are unknown or untyped.
@@ -939,15 +986,35 @@ func planDocument(lines []LineaTemporal, in ProcesarInput, now time.Time, userID
 	for _, l := range lines {
 		docs[l.NumeroAlbaran] = true
 	}
+	var otros []string
 	if len(docs) > 1 {
 		nums := make([]string, 0, len(docs))
 		for n := range docs {
 			nums = append(nums, n)
 		}
 		sort.Strings(nums)
-		return nil, &errs.Error{Kind: errs.KindInvalid,
-			Message: "Tiene líneas pendientes de varios documentos; indique cuál procesar en numero_albaran.",
-			Fields:  map[string]any{"numero_albaran": []string{"Elija uno de: " + strings.Join(nums, ", ") + "."}}}
+		if in.hasOverrides() {
+			// Overrides name one document's header: which one must be said.
+			return nil, &errs.Error{Kind: errs.KindInvalid,
+				Message: "Tiene líneas pendientes de varios documentos; indique cuál procesar en numero_albaran.",
+				Fields:  map[string]any{"numero_albaran": []string{"Elija uno de: " + strings.Join(nums, ", ") + "."}}}
+		}
+		// The staging page's "Procesar" sends nothing: process the document
+		// staged first (lines come in id order) and leave the others
+		// pending, never merging two documents into one.
+		first := lines[0].NumeroAlbaran
+		mine := make([]LineaTemporal, 0, len(lines))
+		for _, l := range lines {
+			if l.NumeroAlbaran == first {
+				mine = append(mine, l)
+			}
+		}
+		lines = mine
+		for _, n := range nums {
+			if n != first {
+				otros = append(otros, n)
+			}
+		}
 	}
 	// Header: the first staged line's, then the overrides.
 	h := map[string]any{}
@@ -1079,12 +1146,17 @@ func planDocument(lines []LineaTemporal, in ProcesarInput, now time.Time, userID
 			lines[i].CC = &d
 		}
 	}
-	return &ProcessPlan{
-		Albaran:  a,
-		Registro: firstNonEmpty(cab["numero_registro_entrada"], cab["numero_registro_salida"]),
-		Lines:    lines,
-		Image:    stagedImageName(h, userID),
-	}, nil
+	plan := &ProcessPlan{
+		Albaran:         a,
+		Registro:        firstNonEmpty(cab["numero_registro_entrada"], cab["numero_registro_salida"]),
+		Lines:           lines,
+		Image:           stagedImageName(h, userID),
+		OtrosDocumentos: otros,
+	}
+	if id, ok, _ := looseInt(h[ContinuationKey]); ok && id > 0 {
+		plan.Continuation = int64(id)
+	}
+	return plan, nil
 }
 
 // parseDate reads YYYY-MM-DD or DD/MM/YYYY (also with "-" or "."). ok is

@@ -385,13 +385,14 @@ type albListInput struct {
 	FechaDesde             string `query:"fecha_desde" doc:"Documents dated on or after (YYYY-MM-DD)"`
 	FechaHasta             string `query:"fecha_hasta" doc:"Documents dated on or before (YYYY-MM-DD)"`
 	Search                 string `query:"search" doc:"Substring of numero, registry numbers, ODMC number, accounting code or remarks (case and accents ignored)"`
+	NumeroRegistro         string `query:"numero_registro" doc:"Main documents whose numero, numero_registro_entrada or numero_registro_salida is exactly this (the AC21 upload's duplicate check); empty: no filter"`
 	Ordering               string `query:"ordering" doc:"fecha, numero, created_at or id; '-' for descending; comma-separated (default -fecha)"`
 }
 
 func (in *albListInput) query(principales bool) custody.AlbaranQuery {
 	return custody.AlbaranQuery{Tipo: in.TipoDocumento, Direccion: in.DireccionTransferencia, Empresa: in.Empresa,
 		EmpresaOrigen: in.EmpresaOrigen, EmpresaDestino: in.EmpresaDestino, Desde: in.FechaDesde, Hasta: in.FechaHasta,
-		Search: in.Search, Ordering: in.Ordering, SoloPrincipales: principales, Limit: in.Limit(), Offset: in.Offset()}
+		Search: in.Search, NumeroRegistro: in.NumeroRegistro, Ordering: in.Ordering, SoloPrincipales: principales, Limit: in.Limit(), Offset: in.Offset()}
 }
 
 type albOutput struct{ Body AlbaranResource }

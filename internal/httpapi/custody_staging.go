@@ -230,6 +230,45 @@ type ProcesarJSON struct {
 	Procesados   int               `json:"procesados" doc:"Movements created"`
 	Omitidos     []custody.Omitido `json:"omitidos" doc:"Lines already on the document (marked processed, no movement)"`
 	ConImagen    bool              `json:"con_imagen"`
+	Pendientes   []custody.Omitido `json:"pendientes" doc:"Lines left in staging because their code has no type; once typed, procesar adds them to this same document"`
+	// CodigosSinTipo are the codes of the pending lines.
+	CodigosSinTipo  []string `json:"codigos_sin_tipo"`
+	OtrosDocumentos []string `json:"otros_documentos" doc:"The caller's other staged documents, left pending (procesar takes one document at a time)"`
+}
+
+func procesarJSON(res *custody.ProcessResult) ProcesarJSON {
+	nonNil := func(o []custody.Omitido) []custody.Omitido {
+		if o == nil {
+			return []custody.Omitido{}
+		}
+		return o
+	}
+	strs := func(v []string) []string {
+		if v == nil {
+			return []string{}
+		}
+		return v
+	}
+	n := strconv.Itoa(res.Procesados)
+	var detail string
+	switch {
+	case res.Continuacion:
+		detail = n + " movimientos añadidos al documento " + res.Numero + "."
+	case res.PaginaNumero > 1:
+		detail = "Página " + strconv.Itoa(res.PaginaNumero) + " (" + res.Numero + ") añadida con " + n + " movimientos."
+	default:
+		detail = "Documento " + res.Numero + " creado con " + n + " movimientos."
+	}
+	if len(res.Pendientes) > 0 {
+		detail += " " + strconv.Itoa(len(res.Pendientes)) + " líneas quedan en la línea temporal porque sus productos no tienen tipo (" +
+			strings.Join(res.CodigosSinTipo, ", ") + "); asígneles uno y vuelva a procesar."
+	}
+	if len(res.OtrosDocumentos) > 0 {
+		detail += " Quedan pendientes otros documentos: " + strings.Join(res.OtrosDocumentos, ", ") + "."
+	}
+	return ProcesarJSON{Detail: detail, AlbaranID: res.AlbaranID, Numero: res.Numero, PaginaNumero: res.PaginaNumero,
+		Procesados: res.Procesados, Omitidos: nonNil(res.Omitidos), ConImagen: res.ConImagen, Pendientes: nonNil(res.Pendientes),
+		CodigosSinTipo: strs(res.CodigosSinTipo), OtrosDocumentos: strs(res.OtrosDocumentos)}
 }
 
 type stagingLimpiarInput struct {
@@ -513,26 +552,32 @@ func (s *Server) registerStaging() {
 			return &struct{ Body AgrupadosJSON }{Body: out}, nil
 		})
 
+	asignarTipo := func(ctx context.Context, in *stagingAsignarInput) (*struct{ Body StagingAsignarJSON }, error) {
+		res, err := s.deps.Custody.AssignStagingType(ctx, in.Body.CodigoProducto, in.Body.Tipo)
+		if err != nil {
+			return nil, err
+		}
+		codigo, tipo := strings.TrimSpace(in.Body.CodigoProducto), strings.TrimSpace(in.Body.Tipo)
+		msg := "Tipo " + tipo + " asignado al producto " + codigo + "."
+		if res.Created {
+			msg = "Producto " + codigo + " creado con el tipo " + tipo + "."
+		}
+		return &struct{ Body StagingAsignarJSON }{Body: StagingAsignarJSON{Message: msg, Created: res.Created, TipoCreado: res.TipoCreated,
+			ProductoID: res.ProductoID, TipoID: res.TipoID, Codigo: codigo, TipoNombre: tipo}}, nil
+	}
 	Register(s.API, huma.Operation{OperationID: "lineas-temporales-asignar-tipo", Method: http.MethodPost, Path: base + "asignar_tipo/", Tags: tags,
-		Summary: "Give a product code a type: get-or-create the type by name, create-or-update the catalog product"}, write,
-		func(ctx context.Context, in *stagingAsignarInput) (*struct{ Body StagingAsignarJSON }, error) {
-			res, err := s.deps.Custody.AssignStagingType(ctx, in.Body.CodigoProducto, in.Body.Tipo)
-			if err != nil {
-				return nil, err
-			}
-			codigo, tipo := strings.TrimSpace(in.Body.CodigoProducto), strings.TrimSpace(in.Body.Tipo)
-			msg := "Tipo " + tipo + " asignado al producto " + codigo + "."
-			if res.Created {
-				msg = "Producto " + codigo + " creado con el tipo " + tipo + "."
-			}
-			return &struct{ Body StagingAsignarJSON }{Body: StagingAsignarJSON{Message: msg, Created: res.Created, TipoCreado: res.TipoCreated,
-				ProductoID: res.ProductoID, TipoID: res.TipoID, Codigo: codigo, TipoNombre: tipo}}, nil
-		})
+		Summary: "Give a product code a type: get-or-create the type by name, create-or-update the catalog product"}, write, asignarTipo)
+	// The frontend's api.ts (guardarTipoProducto) spells it with a hyphen.
+	Register(s.API, huma.Operation{OperationID: "lineas-temporales-asignar-tipo-guion", Method: http.MethodPost, Path: base + "asignar-tipo/", Tags: tags,
+		Summary: "Same as asignar_tipo/ (the spelling the cryptotrace frontend calls)"}, write, asignarTipo)
 
 	Register(s.API, huma.Operation{OperationID: "lineas-temporales-procesar", Method: http.MethodPost, Path: base + "procesar/", Tags: tags,
 		Summary: "Turn the caller's pending lines into an ENTRADA document (or a new page of the incoming document with the same registry number)",
-		Description: "Refuses with 400 and `codigos_sin_tipo` when a staged code is not in the catalog or has no type; " +
-			"nothing is written then. Lines already on the document are skipped, reported in `omitidos` and marked processed.",
+		Description: "Lines whose code is not in the catalog or has no type stay in staging, reported in `pendientes` and " +
+			"`codigos_sin_tipo`; once typed, the next procesar adds them to the same document. With no typed line at all it refuses " +
+			"(400 with `codigos_sin_tipo`) and writes nothing. Lines already on the document are skipped, reported in `omitidos` " +
+			"and marked processed. With lines of several staged documents pending and no `numero_albaran` (nor overrides), " +
+			"the document staged first is processed and the others are listed in `otros_documentos`.",
 		DefaultStatus: http.StatusCreated}, write,
 		func(ctx context.Context, in *stagingProcesarInput) (*struct{ Body ProcesarJSON }, error) {
 			var pi custody.ProcesarInput
@@ -545,16 +590,7 @@ func (s *Server) registerStaging() {
 			if err != nil {
 				return nil, err
 			}
-			omit := res.Omitidos
-			if omit == nil {
-				omit = []custody.Omitido{}
-			}
-			detail := "Documento " + res.Numero + " creado con " + strconv.Itoa(res.Procesados) + " movimientos."
-			if res.PaginaNumero > 1 {
-				detail = "Página " + strconv.Itoa(res.PaginaNumero) + " (" + res.Numero + ") añadida con " + strconv.Itoa(res.Procesados) + " movimientos."
-			}
-			return &struct{ Body ProcesarJSON }{Body: ProcesarJSON{Detail: detail, AlbaranID: res.AlbaranID, Numero: res.Numero,
-				PaginaNumero: res.PaginaNumero, Procesados: res.Procesados, Omitidos: omit, ConImagen: res.ConImagen}}, nil
+			return &struct{ Body ProcesarJSON }{Body: procesarJSON(res)}, nil
 		})
 
 	Register(s.API, huma.Operation{OperationID: "lineas-temporales-limpiar-procesados", Method: http.MethodPost, Path: base + "limpiar_procesados/", Tags: tags,

@@ -510,6 +510,14 @@ type procesarJSON struct {
 		NumeroSerie    string `json:"numero_serie"`
 		Motivo         string `json:"motivo"`
 	} `json:"omitidos"`
+	Pendientes []struct {
+		LineaID        int64  `json:"linea_id"`
+		CodigoProducto string `json:"codigo_producto"`
+		NumeroSerie    string `json:"numero_serie"`
+		Motivo         string `json:"motivo"`
+	} `json:"pendientes"`
+	CodigosSinTipo  []string `json:"codigos_sin_tipo"`
+	OtrosDocumentos []string `json:"otros_documentos"`
 }
 
 func TestStagingProcesar(t *testing.T) {
@@ -543,27 +551,8 @@ func TestStagingProcesar(t *testing.T) {
 		// Another user's pending line is never taken.
 		f.mustStatus(f.call("POST", bulk, f.b, ac21("OTRO-1", "", art("TYPED", "B-ONLY"))), 201)
 
-		// Unknown and untyped codes: refused, listed, nothing written.
-		r = f.mustStatus(f.call("POST", procesar, f.a, nil), 400)
-		var refusal struct {
-			Detail         string   `json:"detail"`
-			CodigosSinTipo []string `json:"codigos_sin_tipo"`
-		}
-		_ = json.Unmarshal([]byte(r.body), &refusal)
-		if strings.Join(refusal.CodigosSinTipo, ",") != "BARE,UNKNOWN" || refusal.Detail == "" {
-			t.Fatalf("refusal %s", r.body)
-		}
-		if n := written(); n != 0 {
-			t.Fatalf("a refused procesar wrote %d rows", n)
-		}
-		if n := f.count("SELECT count(*) FROM lineas_temporales WHERE procesado = ?", true); n != 0 {
-			t.Fatal("lines marked processed")
-		}
-		if n := f.count("SELECT count(*) FROM productos WHERE codigo_producto = 'UNKNOWN'"); n != 0 {
-			t.Fatal("procesar created a product")
-		}
-
-		// Bad overrides are refused too, naming the field.
+		// Bad overrides are refused, naming the field, before anything is
+		// written (typed or not).
 		for _, tc := range []struct {
 			name string
 			body map[string]any
@@ -576,8 +565,6 @@ func TestStagingProcesar(t *testing.T) {
 			{"accessories not a list", map[string]any{"accesorios": "cable"}, `"accesorios"`},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				f.mustStatus(f.call("POST", "/api/lineas-temporales/asignar_tipo/", f.a, map[string]any{"codigo_producto": "BARE", "tipo": "Radio"}), 200)
-				f.mustStatus(f.call("POST", "/api/lineas-temporales/asignar_tipo/", f.a, map[string]any{"codigo_producto": "UNKNOWN", "tipo": "Cifrador"}), 200)
 				r := f.mustStatus(f.call("POST", procesar, f.a, tc.body), 400)
 				if !strings.Contains(r.body, tc.want) {
 					t.Errorf("%s", r.body)
@@ -588,13 +575,52 @@ func TestStagingProcesar(t *testing.T) {
 			})
 		}
 
-		// Typed: one ENTRADA document with every header field.
+		// Two codes have no type (one is not even in the catalog): the
+		// typed lines make one ENTRADA document with every header field,
+		// the untyped ones stay in staging, reported (the staging page says
+		// they are processed without a type; the legacy dropped them).
 		r = f.mustStatus(f.call("POST", procesar, f.a, map[string]any{
 			"empresa_origen": map[string]any{"id": origen, "nombre": "Remitente S.A."}, "empresa_destino": map[string]any{"id": fmt.Sprint(destino)},
 			"cabecera": map[string]any{"odmc_numero": "ODMC-7"}}), 201)
 		p := decode[procesarJSON](t, r)
-		if p.Procesados != 4 || len(p.Omitidos) != 0 || p.Numero != "AC21-100" || p.PaginaNumero != 1 || !p.ConImagen || p.Detail == "" {
+		if p.Procesados != 2 || len(p.Omitidos) != 0 || p.Numero != "AC21-100" || p.PaginaNumero != 1 || !p.ConImagen ||
+			!strings.Contains(p.Detail, "BARE, UNKNOWN") || strings.Join(p.CodigosSinTipo, ",") != "BARE,UNKNOWN" || len(p.Pendientes) != 2 {
 			t.Fatalf("%s", r.body)
+		}
+		for _, pe := range p.Pendientes {
+			l := decode[lineaJSON](t, f.mustStatus(f.call("GET", fmt.Sprintf("/api/lineas-temporales/%d/", pe.LineaID), f.a, nil), 200))
+			if l.Procesado || num(l.DatosAdicionales["albaran_id"]) != p.AlbaranID || pe.Motivo == "" {
+				t.Fatalf("pending line %+v (%+v)", l, pe)
+			}
+		}
+		if n := f.count("SELECT count(*) FROM productos WHERE codigo_producto = 'UNKNOWN'"); n != 0 {
+			t.Fatal("procesar created a product")
+		}
+		if n := f.count("SELECT count(*) FROM movimientos WHERE albaran_id = ?", p.AlbaranID); n != 2 {
+			t.Fatalf("%d movements, want the 2 typed lines", n)
+		}
+		// Still untyped: nothing to add, refused, nothing written.
+		before := written()
+		r = f.mustStatus(f.call("POST", procesar, f.a, nil), 400)
+		var refusal struct {
+			Detail         string   `json:"detail"`
+			CodigosSinTipo []string `json:"codigos_sin_tipo"`
+		}
+		_ = json.Unmarshal([]byte(r.body), &refusal)
+		if strings.Join(refusal.CodigosSinTipo, ",") != "BARE,UNKNOWN" || refusal.Detail == "" || written() != before {
+			t.Fatalf("refusal %s", r.body)
+		}
+		if _, err := f.files.Stat(ctx, stagedImage); err != nil {
+			t.Errorf("staged image %s gone while lines still refer to it: %v", stagedImage, err)
+		}
+		// Typed (with the frontend's hyphenated path), they join the same
+		// document.
+		f.mustStatus(f.call("POST", "/api/lineas-temporales/asignar-tipo/", f.a, map[string]any{"codigo_producto": "BARE", "tipo": "Radio"}), 200)
+		f.mustStatus(f.call("POST", "/api/lineas-temporales/asignar-tipo/", f.a, map[string]any{"codigo_producto": "UNKNOWN", "tipo": "Cifrador"}), 200)
+		r = f.mustStatus(f.call("POST", procesar, f.a, nil), 201)
+		pc := decode[procesarJSON](t, r)
+		if pc.AlbaranID != p.AlbaranID || pc.Procesados != 2 || len(pc.Pendientes) != 0 || pc.Numero != "AC21-100" || pc.ConImagen {
+			t.Fatalf("continuation %s", r.body)
 		}
 		var doc struct {
 			Numero        string    `bun:"numero"`
@@ -657,8 +683,9 @@ func TestStagingProcesar(t *testing.T) {
 		if n := f.count("SELECT count(*) FROM lineas_temporales WHERE usuario_id = ? AND procesado = ?", f.bID, false); n != 1 {
 			t.Error("B's line was touched")
 		}
-		if n := f.count("SELECT count(*) FROM audit_logs WHERE table_name = 'lineas_temporales' AND action = 'update'"); n != 4 {
-			t.Errorf("%d processed lines audited", n)
+		// 4 lines processed, 2 of them first marked as pending on the document.
+		if n := f.count("SELECT count(*) FROM audit_logs WHERE table_name = 'lineas_temporales' AND action = 'update'"); n != 6 {
+			t.Errorf("%d staging line updates audited, want 6", n)
 		}
 
 		// Same registry number again: a new page, duplicates skipped and reported.
@@ -705,21 +732,28 @@ func TestStagingProcesar(t *testing.T) {
 			t.Errorf("%d items in custody, want 6", n)
 		}
 
-		// Lines of two staged documents are never merged.
+		// Lines of two staged documents are never merged: with overrides
+		// the document must be named; without (the staging page's bare
+		// "Procesar"), the document staged first goes and the other waits.
 		f.mustStatus(f.call("POST", bulk, f.a, ac21("DOC-X", "", art("TYPED", "X1"))), 201)
 		f.mustStatus(f.call("POST", bulk, f.a, ac21("DOC-Y", "", art("TYPED", "Y1"))), 201)
-		r = f.mustStatus(f.call("POST", procesar, f.a, nil), 400)
+		r = f.mustStatus(f.call("POST", procesar, f.a, map[string]any{"cabecera": map[string]any{"odmc_numero": "O-1"}}), 400)
 		if !strings.Contains(r.body, "numero_albaran") || !strings.Contains(r.body, "DOC-X, DOC-Y") {
 			t.Errorf("%s", r.body)
 		}
-		px := decode[procesarJSON](t, f.mustStatus(f.call("POST", procesar, f.a, map[string]any{"numero_albaran": "DOC-X",
+		px := decode[procesarJSON](t, f.mustStatus(f.call("POST", procesar, f.a, nil), 201))
+		if px.Numero != "DOC-X" || px.Procesados != 1 || strings.Join(px.OtrosDocumentos, ",") != "DOC-Y" || !strings.Contains(px.Detail, "DOC-Y") {
+			t.Fatalf("%+v", px)
+		}
+		py := decode[procesarJSON](t, f.mustStatus(f.call("POST", procesar, f.a, map[string]any{"numero_albaran": "DOC-Y",
 			"cabecera": map[string]any{"tipo_transaccion": ""}}), 201))
 		var tipo string
-		if err := db.NewRaw("SELECT tipo_documento FROM albaranes WHERE id = ?", px.AlbaranID).Scan(ctx, &tipo); err != nil || tipo != "INVENTARIO" {
+		if err := db.NewRaw("SELECT tipo_documento FROM albaranes WHERE id = ?", py.AlbaranID).Scan(ctx, &tipo); err != nil || tipo != "INVENTARIO" {
 			t.Errorf("empty tipo_transaccion gives %q (%v), want INVENTARIO", tipo, err)
 		}
 		// A number already used by another document: 409, nothing written.
-		before := written()
+		f.mustStatus(f.call("POST", bulk, f.a, ac21("DOC-Z", "", art("TYPED", "Z1"))), 201)
+		before = written()
 		r = f.mustStatus(f.call("POST", procesar, f.a, map[string]any{"cabecera": map[string]any{"numero": "DOC-X"}}), 409)
 		if written() != before || !strings.Contains(r.body, "DOC-X") {
 			t.Errorf("%s", r.body)

@@ -141,6 +141,12 @@ func (s *Store) ListAlbaranes(ctx context.Context, f custody.AlbaranFilter) ([]c
 	if f.Search != "" {
 		add("a.search LIKE ? ESCAPE '!'", custodyLike(f.Search))
 	}
+	if f.NumeroRegistro != "" {
+		// Extra pages carry their main document's registry numbers: the
+		// main document answers for them.
+		add("(a.numero = ? OR a.numero_registro_entrada = ? OR a.numero_registro_salida = ?) AND a.documento_principal_id IS NULL",
+			f.NumeroRegistro, f.NumeroRegistro, f.NumeroRegistro)
+	}
 	if f.SoloPrincipales {
 		add("a.documento_principal_id IS NULL")
 	}

@@ -550,15 +550,31 @@ func (s *Store) ProcessStaging(ctx context.Context, req custody.ProcessRequest) 
 			e.Message = "No se puede procesar: revise las empresas."
 			return e
 		}
-		// 4. Every code must be in the catalog with a type.
+		// 4. The codes in the catalog with a type; the others stay pending.
 		productos, err := typedProducts(ctx, tx, plan.Lines)
 		if err != nil {
 			return err
 		}
-		// 5. A new page of the incoming document with the same registry
-		// number, or a new main document.
-		var main *custody.Albaran
-		if plan.Registro != "" {
+		// 5. The lines join the document an earlier procesar of their batch
+		// created (while it is still an incoming document carrying their
+		// number), else a new page of the incoming document with the same
+		// registry number, else a new main document.
+		var cont, main *custody.Albaran
+		if plan.Continuation != 0 {
+			var cr []albaranRow
+			if err := tx.NewRaw("SELECT * FROM albaranes WHERE id = ? AND direccion_transferencia = 'ENTRADA'"+s.stagingLock(),
+				plan.Continuation).Scan(ctx, &cr); err != nil && !isNoRows(err) {
+				return err
+			}
+			if len(cr) > 0 {
+				c := cr[0].albaran()
+				reg := plan.Registro != "" && (c.NumeroRegistroEntrada == plan.Registro || deref(c.NumeroRegistroSalida) == plan.Registro)
+				if c.Numero == a.Numero || reg {
+					cont = c
+				}
+			}
+		}
+		if cont == nil && plan.Registro != "" {
 			var mr []albaranRow
 			if err := tx.NewRaw(`SELECT * FROM albaranes WHERE documento_principal_id IS NULL AND direccion_transferencia = 'ENTRADA'
 				AND (numero_registro_entrada = ? OR numero_registro_salida = ?) ORDER BY id LIMIT 1`+s.stagingLock(),
@@ -570,13 +586,7 @@ func (s *Store) ProcessStaging(ctx context.Context, req custody.ProcessRequest) 
 			}
 		}
 		existing := map[[2]string]bool{}
-		if main != nil {
-			var pageMax int
-			if err := tx.NewRaw("SELECT COALESCE(MAX(pagina_numero), 1) FROM albaranes WHERE id = ? OR documento_principal_id = ?",
-				main.ID, main.ID).Scan(ctx, &pageMax); err != nil {
-				return err
-			}
-			a = custody.PageFrom(main, &plan.Albaran, pageMax+1)
+		onDocument := func(docID int64) error {
 			var onDoc []struct {
 				Codigo string `bun:"codigo_producto"`
 				Serie  string `bun:"numero_serie"`
@@ -584,44 +594,79 @@ func (s *Store) ProcessStaging(ctx context.Context, req custody.ProcessRequest) 
 			if err := tx.NewRaw(`SELECT p.codigo_producto, m.numero_serie FROM movimientos AS m
 				JOIN productos AS p ON p.id = m.producto_id
 				JOIN albaranes AS a ON a.id = m.albaran_id
-				WHERE a.id = ? OR a.documento_principal_id = ?`, main.ID, main.ID).Scan(ctx, &onDoc); err != nil && !isNoRows(err) {
+				WHERE a.id = ? OR a.documento_principal_id = ?`, docID, docID).Scan(ctx, &onDoc); err != nil && !isNoRows(err) {
 				return err
 			}
 			for _, x := range onDoc {
 				existing[[2]string{x.Codigo, x.Serie}] = true
 			}
-		}
-		var dup int
-		if err := tx.NewRaw("SELECT count(*) FROM albaranes WHERE numero = ?", a.Numero).Scan(ctx, &dup); err != nil {
-			return err
-		}
-		if dup > 0 {
-			return errs.Conflict("Ya existe un documento con el número %s.", a.Numero)
+			return nil
 		}
 		docNumero := a.Numero
-		if main != nil {
+		switch {
+		case cont != nil:
+			a = *cont
+			docNumero = cont.Numero
+			if err := onDocument(cont.ID); err != nil {
+				return err
+			}
+		case main != nil:
+			var pageMax int
+			if err := tx.NewRaw("SELECT COALESCE(MAX(pagina_numero), 1) FROM albaranes WHERE id = ? OR documento_principal_id = ?",
+				main.ID, main.ID).Scan(ctx, &pageMax); err != nil {
+				return err
+			}
+			a = custody.PageFrom(main, &plan.Albaran, pageMax+1)
 			docNumero = main.Numero
+			if err := onDocument(main.ID); err != nil {
+				return err
+			}
+		}
+		if cont == nil {
+			var dup int
+			if err := tx.NewRaw("SELECT count(*) FROM albaranes WHERE numero = ?", a.Numero).Scan(ctx, &dup); err != nil {
+				return err
+			}
+			if dup > 0 {
+				return errs.Conflict("Ya existe un documento con el número %s.", a.Numero)
+			}
 		}
 		keep, omit := custody.SplitDuplicates(plan.Lines, existing, docNumero)
-		if len(keep) == 0 {
+		var typed, pending []custody.LineaTemporal
+		for _, l := range keep {
+			if _, ok := productos[l.CodigoProducto]; ok {
+				typed = append(typed, l)
+			} else {
+				pending = append(pending, l)
+			}
+		}
+		sinTipo := custody.CodigosDe(pending)
+		if len(typed) == 0 {
+			if len(pending) > 0 {
+				// Nothing to put on a document: refuse, changing nothing.
+				return custody.ErrCodigosSinTipo(sinTipo)
+			}
 			return &errs.Error{Kind: errs.KindConflict, Message: "Todas las líneas pendientes ya figuran en el documento " + docNumero +
 				"; no se ha creado nada. Elimínelas de la línea temporal.", Extra: map[string]any{"omitidos": omit}}
 		}
-		// 6. Write: the document, its movements, the inventory.
-		if err := insertAlbaran(ctx, tx, &a); err != nil {
-			return err
-		}
-		if main != nil {
-			if err := syncPageCount(ctx, tx, main.ID); err != nil {
+		// 6. Write: the document (unless the lines join one), its movements,
+		// the inventory.
+		if cont == nil {
+			if err := insertAlbaran(ctx, tx, &a); err != nil {
 				return err
+			}
+			if main != nil {
+				if err := syncPageCount(ctx, tx, main.ID); err != nil {
+					return err
+				}
 			}
 		}
 		tipo := custody.Inventario
 		if a.Tipo != nil && *a.Tipo != "" {
 			tipo = *a.Tipo
 		}
-		movs := make([]NewMovement, len(keep))
-		for i, l := range keep {
+		movs := make([]NewMovement, len(typed))
+		for i, l := range typed {
 			movs[i] = NewMovement{ProductoID: productos[l.CodigoProducto], NumeroSerie: l.NumeroSerie, Descripcion: l.Descripcion,
 				Tipo: tipo, Cantidad: l.Cantidad, CC: l.CC, Observaciones: l.Observaciones}
 		}
@@ -632,9 +677,10 @@ func (s *Store) ProcessStaging(ctx context.Context, req custody.ProcessRequest) 
 		if err := recomputeItems(ctx, tx, keys); err != nil {
 			return err
 		}
-		res = &custody.ProcessResult{AlbaranID: a.ID, Numero: a.Numero, PaginaNumero: a.PaginaNumero, Procesados: len(keep), Omitidos: omit}
-		// 7. The staged image becomes the document's.
-		if plan.Image != "" && req.Attach != nil {
+		res = &custody.ProcessResult{AlbaranID: a.ID, Numero: a.Numero, PaginaNumero: a.PaginaNumero, Procesados: len(typed), Omitidos: omit,
+			CodigosSinTipo: sinTipo, OtrosDocumentos: plan.OtrosDocumentos, Continuacion: cont != nil}
+		// 7. The staged image becomes the new document's.
+		if cont == nil && plan.Image != "" && req.Attach != nil {
 			name, err := req.Attach(ctx, a.ID, plan.Image)
 			if err != nil {
 				return err
@@ -646,10 +692,20 @@ func (s *Store) ProcessStaging(ctx context.Context, req custody.ProcessRequest) 
 				res.ConImagen = true
 			}
 		}
-		// 8. Mark processed what is now on the document.
+		// 8. Mark processed what is now on the document; the untyped lines
+		// stay pending, pointing at it.
+		pendingIDs := map[int64]bool{}
+		for _, l := range pending {
+			pendingIDs[l.ID] = true
+			res.Pendientes = append(res.Pendientes, custody.Omitido{LineaID: l.ID, CodigoProducto: l.CodigoProducto,
+				NumeroSerie: l.NumeroSerie, Motivo: custody.MotivoSinTipo})
+		}
 		done := make([]int64, 0, len(plan.Lines))
 		entries := make([]audit.Entry, 0, len(plan.Lines))
 		for _, l := range plan.Lines {
+			if pendingIDs[l.ID] {
+				continue
+			}
 			done = append(done, l.ID)
 			entries = append(entries, audit.Entry{Action: audit.ActionUpdate, TableName: "lineas_temporales", RecordID: itoa(l.ID),
 				OldValues: map[string]any{"procesado": false}, NewValues: map[string]any{"procesado": true, "albaran_id": a.ID}})
@@ -662,6 +718,13 @@ func (s *Store) ProcessStaging(ctx context.Context, req custody.ProcessRequest) 
 				return err
 			}
 		}
+		if len(pending) > 0 {
+			pe, err := markContinuation(ctx, tx, pending, a.ID, now)
+			if err != nil {
+				return err
+			}
+			entries = append(entries, pe...)
+		}
 		return writeAuditBatch(ctx, tx, entries)
 	})
 	if err != nil {
@@ -670,8 +733,47 @@ func (s *Store) ProcessStaging(ctx context.Context, req custody.ProcessRequest) 
 	return res, nil
 }
 
-// typedProducts maps each code of lines to its catalog id, or refuses
-// with the codes that are unknown or have no type.
+// markContinuation records on lines left pending the document their batch
+// went to (custody.ContinuationKey), one UPDATE per distinct header (a
+// batch usually shares one) and 500 lines, and returns their audit rows.
+func markContinuation(ctx context.Context, tx bun.Tx, lines []custody.LineaTemporal, albaranID int64, now time.Time) ([]audit.Entry, error) {
+	byHeader := map[string][]int64{}
+	var order []string
+	entries := make([]audit.Entry, 0, len(lines))
+	for _, l := range lines {
+		h := make(map[string]any, len(l.DatosAdicionales)+1)
+		for k, v := range l.DatosAdicionales {
+			h[k] = v
+		}
+		old := h[custody.ContinuationKey]
+		h[custody.ContinuationKey] = albaranID
+		b, err := json.Marshal(h)
+		if err != nil {
+			return nil, err
+		}
+		k := string(b)
+		if _, ok := byHeader[k]; !ok {
+			order = append(order, k)
+		}
+		byHeader[k] = append(byHeader[k], l.ID)
+		entries = append(entries, audit.Entry{Action: audit.ActionUpdate, TableName: "lineas_temporales", RecordID: itoa(l.ID),
+			OldValues: map[string]any{custody.ContinuationKey: old}, NewValues: map[string]any{custody.ContinuationKey: albaranID}})
+	}
+	for _, k := range order {
+		ids := byHeader[k]
+		for off := 0; off < len(ids); off += 500 {
+			chunk := ids[off:min(off+500, len(ids))]
+			if _, err := tx.NewRaw("UPDATE lineas_temporales SET datos_adicionales = ?, updated_at = ? WHERE id IN "+inList(len(chunk)),
+				append([]any{k, now}, int64Args(chunk)...)...).Exec(ctx); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return entries, nil
+}
+
+// typedProducts maps the codes of lines that are in the catalog with a
+// type to their catalog ids; the others are absent from the map.
 func typedProducts(ctx context.Context, tx bun.Tx, lines []custody.LineaTemporal) (map[string]int64, error) {
 	codes := map[string]bool{}
 	for _, l := range lines {
@@ -683,7 +785,6 @@ func typedProducts(ctx context.Context, tx bun.Tx, lines []custody.LineaTemporal
 	}
 	sort.Strings(list)
 	ids := map[string]int64{}
-	var sinTipo []string
 	for off := 0; off < len(list); off += 500 {
 		chunk := list[off:min(off+500, len(list))]
 		args := make([]any, len(chunk))
@@ -703,14 +804,6 @@ func typedProducts(ctx context.Context, tx bun.Tx, lines []custody.LineaTemporal
 				ids[f.Codigo] = f.ID
 			}
 		}
-	}
-	for _, c := range list {
-		if _, ok := ids[c]; !ok {
-			sinTipo = append(sinTipo, c)
-		}
-	}
-	if len(sinTipo) > 0 {
-		return nil, custody.ErrCodigosSinTipo(sinTipo)
 	}
 	return ids, nil
 }
