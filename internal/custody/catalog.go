@@ -2,6 +2,7 @@ package custody
 
 import (
 	"context"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -45,8 +46,9 @@ type CatalogStore interface {
 	// counts, newest change first, in one query.
 	ProductosSinTipo(ctx context.Context) ([]ProductoSinTipo, error)
 	// DeleteHuerfanos deletes, in one transaction, the untyped products
-	// that have no movements and no inventory rows, and returns them.
-	DeleteHuerfanos(ctx context.Context) ([]ProductoSinTipo, error)
+	// that have no movements and no inventory rows (only those among only,
+	// when only is not nil), and returns them.
+	DeleteHuerfanos(ctx context.Context, only []int64) ([]ProductoSinTipo, error)
 	// ProductosTipados returns every product that has a type.
 	ProductosTipados(ctx context.Context) ([]Producto, error)
 	// AsignarTipos sets the type of each product in one transaction. An
@@ -334,8 +336,12 @@ func (s *Service) ProductosSinTipo(ctx context.Context) ([]ProductoSinTipo, erro
 // transaction, so a product that got a movement since the preview stays.
 func (s *Service) LimpiarHuerfanos(ctx context.Context, confirmar bool) ([]ProductoSinTipo, error) {
 	if confirmar {
-		return s.store.DeleteHuerfanos(ctx)
+		return s.store.DeleteHuerfanos(ctx, nil)
 	}
+	return s.huerfanos(ctx)
+}
+
+func (s *Service) huerfanos(ctx context.Context) ([]ProductoSinTipo, error) {
 	all, err := s.store.ProductosSinTipo(ctx)
 	if err != nil {
 		return nil, err
@@ -347,6 +353,76 @@ func (s *Service) LimpiarHuerfanos(ctx context.Context, confirmar bool) ([]Produ
 		}
 	}
 	return out, nil
+}
+
+// RepeatConfirmWindow is how long a bare limpiar-huerfanos preview stays
+// confirmable by repeating the call.
+const RepeatConfirmWindow = 2 * time.Minute
+
+// LimpiarHuerfanosRepetido is limpiar-huerfanos called without confirmar,
+// as the catalog page sends it twice: "Limpiar" (preview, then a
+// confirmation dialog) and, once the user accepts, the same bare call
+// again (its api.ts drops the confirmar argument). The first call
+// previews and remembers, for this user, exactly which products it
+// listed; a repeat by the same user within RepeatConfirmWindow, while the
+// orphans are still exactly those, deletes them (deleted true). Anything
+// else previews afresh. Only untyped products that nothing refers to can
+// go, the set the user was shown; the memory is per process, so behind
+// several instances a repeat may preview again (never delete more).
+func (s *Service) LimpiarHuerfanosRepetido(ctx context.Context, userID int64) (list []ProductoSinTipo, deleted bool, err error) {
+	cur, err := s.huerfanos(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	ids := make([]int64, len(cur))
+	for i, p := range cur {
+		ids[i] = p.ID
+	}
+	fp := idsFingerprint(ids)
+	now := s.now()
+	s.confirmMu.Lock()
+	prev, armed := s.confirm[userID]
+	delete(s.confirm, userID)
+	for k, v := range s.confirm { // drop stale entries as we go
+		if now.After(v.until) {
+			delete(s.confirm, k)
+		}
+	}
+	repeat := armed && !now.After(prev.until) && prev.fingerprint == fp && len(ids) > 0
+	if !repeat && len(ids) > 0 {
+		s.confirm[userID] = pendingConfirm{fingerprint: fp, until: now.Add(RepeatConfirmWindow)}
+	}
+	s.confirmMu.Unlock()
+	if !repeat {
+		return cur, false, nil
+	}
+	out, err := s.store.DeleteHuerfanos(ctx, ids)
+	return out, true, err
+}
+
+// ForgetConfirmacion drops a pending repeat-confirmation of the user (an
+// explicit confirmar: false, or an explicit confirmation, ends it).
+func (s *Service) ForgetConfirmacion(userID int64) {
+	s.confirmMu.Lock()
+	delete(s.confirm, userID)
+	s.confirmMu.Unlock()
+}
+
+// pendingConfirm is a bare preview waiting for its repeat.
+type pendingConfirm struct {
+	fingerprint string
+	until       time.Time
+}
+
+func idsFingerprint(ids []int64) string {
+	sorted := append([]int64(nil), ids...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	var b strings.Builder
+	for _, id := range sorted {
+		b.WriteString(strconv.FormatInt(id, 10))
+		b.WriteByte(',')
+	}
+	return b.String()
 }
 
 // SugerirTipos computes a type for each untyped product from the typed

@@ -1,6 +1,9 @@
 package custody
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
 // TipoProducto is a product type (legacy TipoProducto).
 type TipoProducto struct {
@@ -190,6 +193,10 @@ type Resumen struct {
 type Service struct {
 	store Store
 	now   func() time.Time
+	// confirm holds, per user, the limpiar-huerfanos preview a bare
+	// repeat would confirm (LimpiarHuerfanosRepetido).
+	confirmMu sync.Mutex
+	confirm   map[int64]pendingConfirm
 }
 
 // Store is all the persistence custody needs; each part is declared next
@@ -205,5 +212,5 @@ type Store interface {
 
 // NewService returns the custody service.
 func NewService(store Store) *Service {
-	return &Service{store: store, now: func() time.Time { return time.Now().UTC() }}
+	return &Service{store: store, now: func() time.Time { return time.Now().UTC() }, confirm: map[int64]pendingConfirm{}}
 }

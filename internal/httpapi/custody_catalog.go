@@ -230,7 +230,7 @@ type LimpiarHuerfanosJSON struct {
 
 // LimpiarHuerfanosRequest is the body of limpiar-huerfanos.
 type LimpiarHuerfanosRequest struct {
-	Confirmar looseFlag `json:"confirmar" doc:"false or absent: only list what would be deleted"`
+	Confirmar *looseFlag `json:"confirmar" doc:"true: delete; false: only list what would be deleted; absent: list, or delete when the same user repeats the call within two minutes and the orphans are exactly those listed (the catalog page's two bare calls)"`
 }
 
 type limpiarInput struct {
@@ -415,8 +415,19 @@ func (s *Server) registerCatalog() {
 	Register(s.API, huma.Operation{OperationID: "productos-limpiar-huerfanos", Method: http.MethodPost, Path: "/api/productos/limpiar-huerfanos/", Tags: prodTags,
 		Summary: "Preview, or with confirmar delete, the untyped products that no movement or inventory row refers to"}, eliminar,
 		func(ctx context.Context, in *limpiarInput) (*struct{ Body LimpiarHuerfanosJSON }, error) {
-			confirmar := bool(in.Body.Confirmar)
-			ps, err := cs().LimpiarHuerfanos(ctx, confirmar)
+			var (
+				ps        []custody.ProductoSinTipo
+				confirmar bool
+				err       error
+			)
+			uid := PrincipalFrom(ctx).User.ID
+			if in.Body.Confirmar == nil {
+				ps, confirmar, err = cs().LimpiarHuerfanosRepetido(ctx, uid)
+			} else {
+				confirmar = bool(*in.Body.Confirmar)
+				cs().ForgetConfirmacion(uid)
+				ps, err = cs().LimpiarHuerfanos(ctx, confirmar)
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -435,42 +446,47 @@ func (s *Server) registerCatalog() {
 			}
 			return &struct{ Body LimpiarHuerfanosJSON }{Body: out}, nil
 		})
-	Register(s.API, huma.Operation{OperationID: "productos-asignar-tipo-automatico", Method: http.MethodPost, Path: "/api/productos/asignar-tipo-automatico/", Tags: prodTags,
-		Summary: "Suggest types for untyped products from similar typed ones; with aplicar, apply the given (or suggested) assignments in one transaction"}, editar,
-		func(ctx context.Context, in *asignarInput) (*struct{ Body AsignarTipoJSON }, error) {
-			out := AsignarTipoJSON{}
-			if !in.Body.Aplicar {
-				sug, err := cs().SugerirTipos(ctx)
-				if err != nil {
-					return nil, err
-				}
-				list := make([]SugerenciaJSON, len(sug))
-				for i, x := range sug {
-					list[i] = SugerenciaJSON{ProductoID: x.ProductoID, Codigo: x.Codigo, Descripcion: x.Descripcion,
-						TipoSugeridoID: x.TipoID, TipoSugeridoNombre: x.TipoNombre, Razon: x.Razon}
-				}
-				n := len(list)
-				out.AsignacionesSugeridas, out.TotalSugerencias, out.RequiereConfirmacion = list, &n, true
-				out.Mensaje = "Asignaciones automáticas sugeridas. Confirma para aplicar."
-				return &struct{ Body AsignarTipoJSON }{Body: out}, nil
-			}
-			as := make([]custody.Asignacion, len(in.Body.Asignaciones))
-			for i, a := range in.Body.Asignaciones {
-				as[i] = custody.Asignacion{ProductoID: a.ProductoID, TipoID: a.TipoID}
-			}
-			done, err := cs().AsignarTipoAutomatico(ctx, as)
+	asignarAutomatico := func(ctx context.Context, in *asignarInput) (*struct{ Body AsignarTipoJSON }, error) {
+		out := AsignarTipoJSON{}
+		if !in.Body.Aplicar {
+			sug, err := cs().SugerirTipos(ctx)
 			if err != nil {
 				return nil, err
 			}
-			list := make([]AsignacionJSON, len(done))
-			for i, d := range done {
-				list[i] = AsignacionJSON{ProductoID: d.ProductoID, Codigo: d.Codigo, TipoID: d.TipoID, Tipo: d.Tipo}
+			list := make([]SugerenciaJSON, len(sug))
+			for i, x := range sug {
+				list[i] = SugerenciaJSON{ProductoID: x.ProductoID, Codigo: x.Codigo, Descripcion: x.Descripcion,
+					TipoSugeridoID: x.TipoID, TipoSugeridoNombre: x.TipoNombre, Razon: x.Razon}
 			}
 			n := len(list)
-			out.Success, out.AsignacionesRealizadas, out.TotalAsignadas = true, list, &n
-			out.Mensaje = "Se asignaron tipos a " + strconv.Itoa(n) + " productos"
+			out.AsignacionesSugeridas, out.TotalSugerencias, out.RequiereConfirmacion = list, &n, true
+			out.Mensaje = "Asignaciones automáticas sugeridas. Confirma para aplicar."
 			return &struct{ Body AsignarTipoJSON }{Body: out}, nil
-		})
+		}
+		as := make([]custody.Asignacion, len(in.Body.Asignaciones))
+		for i, a := range in.Body.Asignaciones {
+			as[i] = custody.Asignacion{ProductoID: a.ProductoID, TipoID: a.TipoID}
+		}
+		done, err := cs().AsignarTipoAutomatico(ctx, as)
+		if err != nil {
+			return nil, err
+		}
+		list := make([]AsignacionJSON, len(done))
+		for i, d := range done {
+			list[i] = AsignacionJSON{ProductoID: d.ProductoID, Codigo: d.Codigo, TipoID: d.TipoID, Tipo: d.Tipo}
+		}
+		n := len(list)
+		out.Success, out.AsignacionesRealizadas, out.TotalAsignadas = true, list, &n
+		out.Mensaje = "Se asignaron tipos a " + strconv.Itoa(n) + " productos"
+		return &struct{ Body AsignarTipoJSON }{Body: out}, nil
+	}
+	const asignarSummary = "Suggest types for untyped products from similar typed ones; with aplicar, apply the given (or suggested) assignments in one transaction"
+	Register(s.API, huma.Operation{OperationID: "productos-asignar-tipo-automatico", Method: http.MethodPost, Path: "/api/productos/asignar-tipo-automatico/", Tags: prodTags,
+		Summary: asignarSummary}, editar, asignarAutomatico)
+	// The frontend's api.ts (asignarTiposAutomatico) calls the plural.
+	Register(s.API, huma.Operation{OperationID: "productos-asignar-tipos-automatico", Method: http.MethodPost, Path: "/api/productos/asignar-tipos-automatico/", Tags: prodTags,
+		Summary:     asignarSummary + " (the spelling the cryptotrace frontend calls)",
+		Description: "A call without `aplicar` only suggests, even when repeated: type guesses are applied only when asked for."}, editar, asignarAutomatico)
 	Register(s.API, huma.Operation{OperationID: "productos-get", Method: http.MethodGet, Path: "/api/productos/{id}/", Tags: prodTags,
 		Summary: "One catalog product"}, ver,
 		func(ctx context.Context, in *custodyIDInput) (*struct{ Body ProductoJSON }, error) {

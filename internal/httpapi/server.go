@@ -139,6 +139,7 @@ func New(d Deps) *Server {
 	s.registerAlbaranes()
 	s.registerMovimientos()
 	s.registerStaging()
+	s.registerProcessing()
 	s.registerAC21()
 	s.registerClearance()
 	if d.Jobs != nil {

@@ -436,7 +436,14 @@ func (s *Store) ProductosSinTipo(ctx context.Context) ([]custody.ProductoSinTipo
 
 // DeleteHuerfanos deletes the untyped products nothing refers to, checked
 // inside the deleting transaction, one audit entry per product.
-func (s *Store) DeleteHuerfanos(ctx context.Context) ([]custody.ProductoSinTipo, error) {
+func (s *Store) DeleteHuerfanos(ctx context.Context, only []int64) ([]custody.ProductoSinTipo, error) {
+	var allowed map[int64]bool
+	if only != nil {
+		allowed = make(map[int64]bool, len(only))
+		for _, id := range only {
+			allowed[id] = true
+		}
+	}
 	var deleted []custody.ProductoSinTipo
 	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		deleted = deleted[:0]
@@ -446,7 +453,7 @@ func (s *Store) DeleteHuerfanos(ctx context.Context) ([]custody.ProductoSinTipo,
 		}
 		var ids []int64
 		for _, p := range all {
-			if p.EsHuerfano() {
+			if p.EsHuerfano() && (allowed == nil || allowed[p.ID]) {
 				deleted = append(deleted, p)
 				ids = append(ids, p.ID)
 			}
