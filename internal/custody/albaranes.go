@@ -167,6 +167,10 @@ type AlbaranPlan struct {
 	// number becomes numero and numero_registro_salida.
 	AsignarRegistro bool
 	RegistroYear    int
+	// Attach, when set, stores the new document's image once its id is
+	// known, inside the creating transaction, and returns the file-store
+	// name to record (an error rolls the document back).
+	Attach func(ctx context.Context, albaranID int64) (string, error)
 }
 
 // AlbaranEdit is what an edit decided, given the document as it was.
@@ -980,15 +984,9 @@ func PlanAlbaran(in *AlbaranInput, main *Albaran, now time.Time) (*AlbaranPlan, 
 // CreateAlbaran validates and stores a new document with its lines, all
 // or nothing, and returns it.
 func (s *Service) CreateAlbaran(ctx context.Context, in *AlbaranInput) (*AlbaranDetalle, error) {
-	var main *Albaran
-	if id, msg := albID(in.DocumentoPrincipalID); msg == "" && id != nil {
-		d, err := s.store.AlbaranDetalle(ctx, *id)
-		switch {
-		case err == nil:
-			main = &d.Albaran
-		case !errs.Is(err, errs.KindNotFound):
-			return nil, err
-		}
+	main, err := s.principalOf(ctx, in)
+	if err != nil {
+		return nil, err
 	}
 	plan, err := PlanAlbaran(in, main, s.now())
 	if err != nil {

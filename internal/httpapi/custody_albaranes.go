@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -112,6 +116,159 @@ func (m albMovimientoWrite) input() custody.MovimientoInput {
 	return custody.MovimientoInput{ID: m.ID.field(), Albaran: m.Albaran.field(), ProductoCodigo: m.ProductoCodigo.field(),
 		NumeroSerie: m.NumeroSerie.field(), Cantidad: m.Cantidad.field(), CC: m.CC.field(), Observaciones: m.Observaciones.field(),
 		Descripcion: m.Descripcion.field(), TipoMovimiento: m.TipoMovimiento.field()}
+}
+
+// UploadStagedJSON answers a create that was staged (the scanned
+// incoming AC21 of the upload page): bulk_create's answer plus success.
+type UploadStagedJSON struct {
+	Success       bool   `json:"success"`
+	Staged        bool   `json:"staged" doc:"The lines went to staging (línea temporal), not to a document"`
+	Message       string `json:"message"`
+	Count         int    `json:"count"`
+	ConImagen     bool   `json:"con_imagen"`
+	NumeroAlbaran string `json:"numero_albaran"`
+}
+
+// AlbaranCreatedJSON is a created document with success (the AC21 upload
+// page checks it).
+type AlbaranCreatedJSON struct {
+	AlbaranResource
+	Success bool `json:"success"`
+}
+
+// jsonOrMultipart reads a write body that is JSON, or multipart with the
+// JSON in `data` and an optional `imagen_documento` file (api.ts
+// saveAC21Data and guardarEnLineaTemporal).
+func jsonOrMultipart(contentType string, body []byte) (map[string]any, *custody.Upload, error) {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	raw := body
+	var img *custody.Upload
+	switch {
+	case strings.HasPrefix(mt, "multipart/"):
+		form, err := multipartForm(contentType, body, "data")
+		if err != nil {
+			return nil, nil, err
+		}
+		defer func() { _ = form.RemoveAll() }()
+		vals := form.Value["data"]
+		if len(vals) == 0 || strings.TrimSpace(vals[0]) == "" {
+			return nil, nil, errs.Field("data", "This field is required.")
+		}
+		raw = []byte(vals[0])
+		data, _, ok, err := formFile(form, "imagen_documento")
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			img = &custody.Upload{Data: data}
+		}
+	case mt != "" && mt != "application/json":
+		return nil, nil, &errs.Error{Kind: errs.KindInvalid, Message: "Unsupported media type \"" + mt + "\" in request: use application/json or multipart/form-data."}
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		raw = []byte("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, nil, jsonParseError(err)
+	}
+	if m == nil {
+		return nil, nil, jsonParseError(errors.New("expected a JSON object"))
+	}
+	return m, img, nil
+}
+
+// decodeInto re-reads a decoded body as v; a value of the wrong type is
+// a 400 naming its field.
+func decodeInto(m map[string]any, v any) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return jsonParseError(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return errs.Field(strings.SplitN(te.Field, ".", 2)[0], "Tipo de valor no válido.")
+		}
+		return jsonParseError(err)
+	}
+	return nil
+}
+
+// createAlbaran files a create body (see custody/upload.go): staged,
+// added to an existing document, or created with its image.
+func (s *Server) createAlbaran(ctx context.Context, raw map[string]any, img *custody.Upload) (*albCreateOutput, error) {
+	// A company sent as the object the page shows ({id, nombre, …}) is
+	// its id; one without an id is left for the validation to refuse.
+	for _, k := range []string{"empresa_origen", "empresa_destino"} {
+		if m, ok := raw[k].(map[string]any); ok {
+			if id, ok := m["id"]; ok && id != nil {
+				raw[k] = id
+			}
+		}
+	}
+	var w albaranWrite
+	if err := decodeInto(raw, &w); err != nil {
+		return nil, err
+	}
+	in := w.input()
+	modo, _ := raw["modo"].(string)
+	upload := modo == "agregar_a_existente" || custody.IsIncomingForStaging(in)
+	if upload {
+		if arts, ok := raw["articulos"].([]any); ok {
+			custody.FillUploadCodes(arts)
+		}
+	}
+	switch {
+	case modo == "agregar_a_existente":
+		if err := decodeInto(raw, &w); err != nil {
+			return nil, err
+		}
+		r, err := s.deps.Custody.AgregarAExistente(ctx, w.input())
+		if err != nil {
+			return nil, err
+		}
+		return &albCreateOutput{Status: http.StatusOK, Body: AgregarProductosResult{Success: true, Data: albaranResource(r.Albaran),
+			Nuevos: r.Nuevos, Duplicados: r.Duplicados,
+			Message: fmt.Sprintf("%d productos agregados, %d duplicados omitidos.", r.Nuevos, r.Duplicados)}}, nil
+	case upload:
+		var p custody.BulkPayload
+		if err := decodeInto(raw, &p); err != nil {
+			return nil, err
+		}
+		if p.Cabecera == nil {
+			p.Cabecera = map[string]any{}
+		}
+		if _, ok := p.Cabecera["tipo_transaccion"]; !ok {
+			for _, v := range []albScalar{w.TipoDocumento, w.TipoAlbaran, w.TipoOperacion} {
+				if strings.TrimSpace(v.text) != "" {
+					p.Cabecera["tipo_transaccion"] = v.text
+					break
+				}
+			}
+		}
+		res, err := s.deps.Custody.BulkStage(ctx, s.deps.Files, stagingViewer(ctx), &p, img)
+		if err != nil {
+			return nil, err
+		}
+		return &albCreateOutput{Status: http.StatusCreated, Body: UploadStagedJSON{Success: true, Staged: true, Count: len(res.Lines),
+			ConImagen: res.ConImagen, NumeroAlbaran: res.Numero, Message: strconv.Itoa(len(res.Lines)) + " líneas preparadas para el documento " +
+				res.Numero + ": asígneles tipo y procéselas en la línea temporal."}}, nil
+	}
+	d, err := s.deps.Custody.CreateAlbaranConImagen(ctx, s.deps.Files, in, img)
+	if err != nil {
+		return nil, err
+	}
+	return &albCreateOutput{Status: http.StatusCreated, Body: AlbaranCreatedJSON{AlbaranResource: albaranResource(d), Success: true}}, nil
+}
+
+// albCreateOutput is a create's answer: the document (201), what was
+// staged (201) or what was added to an existing document (200).
+type albCreateOutput struct {
+	Status int
+	Body   any
 }
 
 // albaranWrite is the create and edit body. On edit, absent fields are
@@ -514,14 +671,70 @@ func (s *Server) registerAlbaranes() {
 	Register(s.API, huma.Operation{OperationID: "albaranes-create", Method: http.MethodPost, Path: "/api/albaranes/", Tags: tags,
 		DefaultStatus: http.StatusCreated,
 		Summary:       "Create a document with its lines (all or nothing); outgoing transfers get their S<year>-NNNN number",
-		Description: "Incoming (ENTRADA) documents other than INVENTARIO are refused: they go through staging. " +
-			"An outgoing line of an item already out of custody is refused. A duplicate number is a 409."}, write,
-		func(ctx context.Context, in *albCreateInput) (*albOutput, error) {
-			d, err := s.deps.Custody.CreateAlbaran(ctx, in.Body.input())
+		Description: "JSON, or multipart/form-data with the JSON in `data` and the scan in `imagen_documento` (PNG, JPEG, WebP " +
+			"or PDF), stored in the same transaction as the document. " +
+			"An incoming (ENTRADA) document of a type other than INVENTARIO is staged instead (answer `{success, staged, …}` " +
+			"as bulk_create): it becomes a document through the staging page once its codes are typed. " +
+			"`modo: agregar_a_existente` adds the lines to the document carrying the number (200, as agregar-productos). " +
+			"An outgoing line of an item already out of custody is refused. A duplicate number is a 409.",
+		SkipValidateBody: true, // parsed by the handler (JSON or multipart)
+		RequestBody: rawBodyDoc(s.API, reflect.TypeFor[albaranWrite](), "AlbaranWrite", map[string]*huma.Schema{
+			"data":             {Type: huma.TypeString, Description: "The JSON body, as text"},
+			"imagen_documento": {Type: huma.TypeString, Format: "binary", Description: "Scan of the document (PNG, JPEG, WebP or PDF)"},
+		})}, write,
+		func(ctx context.Context, in *stagingRawInput) (*albCreateOutput, error) {
+			raw, img, err := jsonOrMultipart(in.ContentType, in.RawBody)
 			if err != nil {
 				return nil, err
 			}
-			return &albOutput{Body: albaranResource(d)}, nil
+			return s.createAlbaran(ctx, raw, img)
+		})
+
+	Register(s.API, huma.Operation{OperationID: "albaranes-paginas-create", Method: http.MethodPost, Path: "/api/albaranes/{id}/paginas/", Tags: tags,
+		DefaultStatus: http.StatusCreated,
+		Summary:       "Add a scanned page to a document: its lines are staged under the document's registry number",
+		Description: "The AC21 upload page's \"add as page N+1\" (api.ts crearPaginaAdicional): JSON or multipart as POST /api/albaranes/. " +
+			"The lines are staged (`{success, staged, …}`); processing them in staging adds the page to the incoming document " +
+			"with that registry number. An outgoing document's page is created directly, as POST /api/albaranes/ with " +
+			"es_pagina_adicional does."}, write,
+		func(ctx context.Context, in *struct {
+			ID          string `path:"id" doc:"Main document id"`
+			ContentType string `header:"Content-Type"`
+			RawBody     []byte `contentType:"multipart/form-data"`
+		}) (*albCreateOutput, error) {
+			id, err := albPathID(in.ID)
+			if err != nil {
+				return nil, err
+			}
+			d, err := s.deps.Custody.GetAlbaran(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			raw, img, err := jsonOrMultipart(in.ContentType, in.RawBody)
+			if err != nil {
+				return nil, err
+			}
+			main := d.Albaran.ID
+			if d.Albaran.DocumentoPrincipalID != nil {
+				main = *d.Albaran.DocumentoPrincipalID
+			}
+			raw["es_pagina_adicional"], raw["documento_principal_id"] = true, main
+			// The page inherits the document's direction and type unless it
+			// says otherwise (the upload page sends neither at the top).
+			if _, ok := raw["direccion_transferencia"]; !ok && d.Albaran.Direccion != nil {
+				raw["direccion_transferencia"] = string(*d.Albaran.Direccion)
+			}
+			if _, ok := raw["tipo_documento"]; !ok && d.Albaran.Tipo != nil {
+				raw["tipo_documento"] = string(*d.Albaran.Tipo)
+			}
+			if cab, ok := raw["cabecera"].(map[string]any); ok && d.Albaran.Direccion != nil && *d.Albaran.Direccion == custody.Entrada {
+				// Staged under the main document's registry number, so that
+				// processing makes it that document's next page.
+				if reg := d.Albaran.NumeroRegistroEntrada; reg != "" {
+					cab["numero_registro_entrada"] = reg
+				}
+			}
+			return s.createAlbaran(ctx, raw, img)
 		})
 
 	Register(s.API, huma.Operation{OperationID: "albaranes-get", Method: http.MethodGet, Path: "/api/albaranes/{id}/", Tags: tags,

@@ -300,15 +300,19 @@ func TestAlbaranRuleTable(t *testing.T) {
 				w.mustItem("C1", s, "activo")
 			}
 		}},
-		{"14 create ENTRADA of a non-INVENTARIO type: refused, staging", func(w *albWorld) {
+		{"14 create ENTRADA of a non-INVENTARIO type: staged, no document", func(w *albWorld) {
 			for _, tipo := range []string{"TRANSFERENCIA", "RECIBO_MANO", "DESTRUCCION", "OTRO", "Recibo en mano"} {
-				r := w.expect(http.StatusBadRequest, "POST", "/api/albaranes/", albDoc(tipo, "ENTRADA", "IN-"+tipo, albLine("C1", "S1")))
-				if !strings.Contains(r.body, "direccion_transferencia") || !strings.Contains(r.body, "staging") {
+				r := w.expect(http.StatusCreated, "POST", "/api/albaranes/", albDoc(tipo, "ENTRADA", "IN-"+tipo, albLine("C1", "S1")))
+				got := decode[map[string]any](w.t, r)
+				if got["success"] != true || got["staged"] != true || got["numero_albaran"] != "IN-"+tipo || got["count"] != float64(1) {
 					w.t.Fatalf("%s: %s", tipo, r.body)
 				}
 			}
-			if n := w.count("SELECT count(*) FROM albaranes") + w.count("SELECT count(*) FROM productos"); n != 0 {
+			if n := w.count("SELECT count(*) FROM albaranes") + w.count("SELECT count(*) FROM productos") + w.count("SELECT count(*) FROM movimientos"); n != 0 {
 				w.t.Fatalf("%d rows written", n)
+			}
+			if n := w.count("SELECT count(*) FROM lineas_temporales WHERE procesado = ?", false); n != 5 {
+				w.t.Fatalf("%d lines staged, want 5", n)
 			}
 		}},
 		{"15 create a non-INVENTARIO document without direction: refused", func(w *albWorld) {

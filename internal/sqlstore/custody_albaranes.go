@@ -584,6 +584,15 @@ func (s *Store) CreateAlbaran(ctx context.Context, p *custody.AlbaranPlan) (int6
 				return err
 			}
 		}
+		if p.Attach != nil {
+			name, err := p.Attach(ctx, a.ID)
+			if err != nil {
+				return err
+			}
+			if err := setDocumentImage(ctx, tx, a.ID, "", name); err != nil {
+				return err
+			}
+		}
 		id = a.ID
 		return albRecompute(ctx, tx, keys)
 	})
