@@ -36,9 +36,10 @@ type AlbaranStore interface {
 	// AlbaranPaginas returns every page of the document id belongs to,
 	// by pagina_numero.
 	AlbaranPaginas(ctx context.Context, id int64) ([]AlbaranDetalle, error)
-	// AlbaranMovimientos returns the movements of a document and, for a
-	// main document, of its extra pages (not found if the document is).
-	AlbaranMovimientos(ctx context.Context, id int64) ([]MovimientoDetalle, error)
+	// AlbaranMovimientos returns the movements of a document and, with
+	// conPaginas, of a main document's extra pages too (not found if the
+	// document is).
+	AlbaranMovimientos(ctx context.Context, id int64, conPaginas bool) ([]MovimientoDetalle, error)
 	// MovimientosPorNumero finds the document whose numero (or registry
 	// number) is numero and returns it with its movements; nil when none.
 	MovimientosPorNumero(ctx context.Context, numero string) (*AlbaranRef, []MovimientoDetalle, error)
@@ -1089,9 +1090,10 @@ func (s *Service) AlbaranPaginas(ctx context.Context, id int64) ([]AlbaranDetall
 	return s.store.AlbaranPaginas(ctx, id)
 }
 
-// AlbaranMovimientos lists a document's movements (with its pages').
-func (s *Service) AlbaranMovimientos(ctx context.Context, id int64) ([]MovimientoDetalle, error) {
-	return s.store.AlbaranMovimientos(ctx, id)
+// AlbaranMovimientos lists a document's movements; conPaginas adds, for a
+// main document, its extra pages' (by page).
+func (s *Service) AlbaranMovimientos(ctx context.Context, id int64, conPaginas bool) ([]MovimientoDetalle, error) {
+	return s.store.AlbaranMovimientos(ctx, id, conPaginas)
 }
 
 // AgregarResult is what agregar-productos reports.

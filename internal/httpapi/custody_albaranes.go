@@ -209,6 +209,11 @@ func (s *Server) createAlbaran(ctx context.Context, raw map[string]any, img *cus
 			}
 		}
 	}
+	// Lines as the upload page keeps them (OCR: no codigo, serial
+	// ranges) get the code and serial it shows; other clients send both.
+	if arts, ok := raw["articulos"].([]any); ok {
+		custody.FillUploadCodes(arts)
+	}
 	var w albaranWrite
 	if err := decodeInto(raw, &w); err != nil {
 		return nil, err
@@ -216,17 +221,9 @@ func (s *Server) createAlbaran(ctx context.Context, raw map[string]any, img *cus
 	in := w.input()
 	modo, _ := raw["modo"].(string)
 	upload := modo == "agregar_a_existente" || custody.IsIncomingForStaging(in)
-	if upload {
-		if arts, ok := raw["articulos"].([]any); ok {
-			custody.FillUploadCodes(arts)
-		}
-	}
 	switch {
 	case modo == "agregar_a_existente":
-		if err := decodeInto(raw, &w); err != nil {
-			return nil, err
-		}
-		r, err := s.deps.Custody.AgregarAExistente(ctx, w.input())
+		r, err := s.deps.Custody.AgregarAExistente(ctx, in)
 		if err != nil {
 			return nil, err
 		}
@@ -795,13 +792,18 @@ func (s *Server) registerAlbaranes() {
 		})
 
 	Register(s.API, huma.Operation{OperationID: "albaranes-movimientos", Method: http.MethodGet, Path: "/api/albaranes/{id}/movimientos/", Tags: tags,
-		Summary: "The document's movements (with its extra pages'), by page and in the order they were recorded"}, read,
-		func(ctx context.Context, in *albIDInput) (*struct{ Body []MovimientoResource }, error) {
+		Summary: "The document's own movements in the order they were recorded (legacy); with ?incluir_paginas=true, a main document's extra pages' too, by page",
+		Description: "The frontend loads each page's movements separately (AC21 detail, outgoing AC21 from an incoming one): " +
+			"a main document's answer must not repeat its pages' lines."}, read,
+		func(ctx context.Context, in *struct {
+			ID             string `path:"id" doc:"Document id"`
+			IncluirPaginas string `query:"incluir_paginas" doc:"true: add the extra pages' movements (main document)"`
+		}) (*struct{ Body []MovimientoResource }, error) {
 			id, err := albPathID(in.ID)
 			if err != nil {
 				return nil, err
 			}
-			ms, err := s.deps.Custody.AlbaranMovimientos(ctx, id)
+			ms, err := s.deps.Custody.AlbaranMovimientos(ctx, id, isTrue(in.IncluirPaginas))
 			if err != nil {
 				return nil, err
 			}

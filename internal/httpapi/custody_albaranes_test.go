@@ -61,7 +61,7 @@ func (w *albWorld) del(id int64) {
 
 func (w *albWorld) movimientos(id int64) []httpapi.MovimientoResource {
 	w.t.Helper()
-	return decode[[]httpapi.MovimientoResource](w.t, w.expect(http.StatusOK, "GET", fmt.Sprintf("/api/albaranes/%d/movimientos/", id), nil))
+	return decode[[]httpapi.MovimientoResource](w.t, w.expect(http.StatusOK, "GET", fmt.Sprintf("/api/albaranes/%d/movimientos/?incluir_paginas=true", id), nil))
 }
 
 func albLine(codigo, serie string) map[string]any {
@@ -416,6 +416,12 @@ func TestAlbaranRuleTable(t *testing.T) {
 			}
 			if ms := w.movimientos(main.ID); len(ms) != 3 || ms[2].PaginaOrigen != 3 || ms[2].PaginaID != p3.ID {
 				w.t.Fatalf("movements of the main document: %+v", ms)
+			}
+			// Without incluir_paginas, each page's own (the frontend reads
+			// page by page).
+			own := decode[[]httpapi.MovimientoResource](w.t, w.expect(http.StatusOK, "GET", fmt.Sprintf("/api/albaranes/%d/movimientos/", main.ID), nil))
+			if len(own) != 1 || own[0].AlbaranID != main.ID {
+				w.t.Fatalf("own movements of the main document: %+v", own)
 			}
 			w.del(p2.ID)
 			w.mustNoItem("C1", "S2")

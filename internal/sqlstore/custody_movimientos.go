@@ -113,10 +113,15 @@ func movDetalles(rows []movViewRow) []custody.MovimientoDetalle {
 }
 
 // AlbaranMovimientos reads a document's movements in one query.
-func (s *Store) AlbaranMovimientos(ctx context.Context, id int64) ([]custody.MovimientoDetalle, error) {
+func (s *Store) AlbaranMovimientos(ctx context.Context, id int64, conPaginas bool) ([]custody.MovimientoDetalle, error) {
 	var rows []movViewRow
-	q := movDocSQL("SELECT CAST(? AS BIGINT) UNION ALL SELECT x.id FROM albaranes AS x WHERE x.documento_principal_id = ?")
-	r, err := s.db.Query(ctx, q, id, id)
+	q := movDocSQL("SELECT CAST(? AS BIGINT)")
+	args := []any{id}
+	if conPaginas {
+		q = movDocSQL("SELECT CAST(? AS BIGINT) UNION ALL SELECT x.id FROM albaranes AS x WHERE x.documento_principal_id = ?")
+		args = append(args, id)
+	}
+	r, err := s.db.Query(ctx, q, args...)
 	if err == nil {
 		err = s.db.ScanRows(ctx, r, &rows)
 	}
