@@ -462,9 +462,8 @@ func TestCryptotracePerfil(t *testing.T) {
 	})
 }
 
-
 // editPayload is AC21Detail.tsx guardarCambios' PATCH body, built from the
-// document and its movements as the page holds them: '' for what is
+// document and its movements as the page holds them: ” for what is
 // null, company ids, movements re-sent with cc defaulting to 1, and
 // accesorios / equipos_prueba JSON.stringify'd.
 func editPayload(doc map[string]any, movs []map[string]any, accesorios, equipos []map[string]any) map[string]any {
@@ -490,8 +489,8 @@ func editPayload(doc map[string]any, movs []map[string]any, accesorios, equipos 
 		"firma_a_nombre_apellidos": or(doc["firma_a_nombre_apellidos"], ""), "firma_a_cargo": or(doc["firma_a_cargo"], ""),
 		"firma_a_empleo_rango": or(doc["firma_a_empleo_rango"], ""), "firma_b_nombre_apellidos": or(doc["firma_b_nombre_apellidos"], ""),
 		"firma_b_cargo": or(doc["firma_b_cargo"], ""), "firma_b_empleo_rango": or(doc["firma_b_empleo_rango"], ""),
-		"destinatario_autorizado_testigo": or(doc["destinatario_autorizado_testigo"], false),
-		"destinatario_autorizado_otro":    or(doc["destinatario_autorizado_otro"], false),
+		"destinatario_autorizado_testigo":          or(doc["destinatario_autorizado_testigo"], false),
+		"destinatario_autorizado_otro":             or(doc["destinatario_autorizado_otro"], false),
 		"destinatario_autorizado_otro_especificar": or(doc["destinatario_autorizado_otro_especificar"], ""),
 		"movimientos": ms, "accesorios": string(acc), "equipos_prueba": string(eq),
 	}
