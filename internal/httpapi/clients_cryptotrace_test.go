@@ -463,7 +463,7 @@ func TestCryptotracePerfil(t *testing.T) {
 }
 
 // editPayload is AC21Detail.tsx guardarCambios' PATCH body, built from the
-// document and its movements as the page holds them: ” for what is
+// document and its movements as the page holds them: empty strings for what is
 // null, company ids, movements re-sent with cc defaulting to 1, and
 // accesorios / equipos_prueba JSON.stringify'd.
 func editPayload(doc map[string]any, movs []map[string]any, accesorios, equipos []map[string]any) map[string]any {
