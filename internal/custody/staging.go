@@ -1127,7 +1127,12 @@ func planDocument(lines []LineaTemporal, in ProcesarInput, now time.Time, userID
 		CodigoContabilidad:    codigosContabilidad(cab), Accesorios: acc, EquiposPrueba: eq,
 		FirmaA: firmaA, FirmaB: firmaB, ObservacionesODMC: obs, CreatedByID: &uid, UpdatedByID: &uid,
 	}
-	if em := asMap(h["estado_material"]); em != nil {
+	if raw, ok := h["estado_material"].(string); ok {
+		// The upload page keeps the key it picked ("RECIBIDO"…).
+		if e, ok := ParseEstadoMaterial(raw); ok {
+			a.EstadoMaterial = &e
+		}
+	} else if em := asMap(h["estado_material"]); em != nil {
 		for _, x := range []struct {
 			key string
 			v   EstadoMaterial

@@ -966,10 +966,31 @@ func TestCryptotraceUploadAC21(t *testing.T) {
 			}
 		})
 		t.Run("saveAC21Data POST /albaranes/ JSON (no image)", func(t *testing.T) {
+			p := uploadPayload("E-2026-11", ocrLine("KG-84", "SN-70"))
+			p["estado_material"] = "RECIBIDO" // handleEstadoMaterialChange
 			r := c.obj(c.send("POST", "/api/albaranes/", map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + c.token},
-				[]byte(js(uploadPayload("E-2026-11", ocrLine("KG-84", "SN-70"))))), 201)
+				[]byte(js(p))), 201)
 			if r["success"] != true || r["staged"] != true || r["con_imagen"] != false {
 				t.Fatalf("%v", r)
+			}
+			pr := c.obj(c.apiFetch("POST", "/lineas-temporales/procesar/", ""), 201)
+			d := c.obj(c.apiFetch("GET", fmt.Sprintf("/albaranes/%d/", id(pr["albaran_id"])), ""), 200)
+			if d["estado_material"] != "RECIBIDO" || d["fecha_transaccion"] != "2026-03-15" || d["odmc_numero"] != "ODMC-9" {
+				t.Fatalf("%v", d)
+			}
+		})
+		t.Run("create of an incoming document with its header at the top level (no cabecera)", func(t *testing.T) {
+			r := c.obj(c.apiFetch("POST", "/albaranes/", js(map[string]any{"numero_registro_entrada": "E-2026-12", "tipo_documento": "Recibo en mano",
+				"direccion_transferencia": "ENTRADA", "fecha_informe": "2026-05-01", "codigo_contabilidad": "CC-9",
+				"articulos": []any{map[string]any{"codigo": "KG-84", "numero_serie": "SN-80"}}})), 201)
+			if r["staged"] != true || r["numero_albaran"] != "E-2026-12" {
+				t.Fatalf("%v", r)
+			}
+			pr := c.obj(c.apiFetch("POST", "/lineas-temporales/procesar/", ""), 201)
+			d := c.obj(c.apiFetch("GET", fmt.Sprintf("/albaranes/%d/", id(pr["albaran_id"])), ""), 200)
+			if d["tipo_documento"] != "RECIBO_MANO" || d["fecha_informe"] != "2026-05-01" || d["codigo_contabilidad"] != "CC-9" ||
+				d["numero_registro_entrada"] != "E-2026-12" {
+				t.Fatalf("%v", d)
 			}
 		})
 	})

@@ -235,17 +235,7 @@ func (s *Server) createAlbaran(ctx context.Context, raw map[string]any, img *cus
 		if err := decodeInto(raw, &p); err != nil {
 			return nil, err
 		}
-		if p.Cabecera == nil {
-			p.Cabecera = map[string]any{}
-		}
-		if _, ok := p.Cabecera["tipo_transaccion"]; !ok {
-			for _, v := range []albScalar{w.TipoDocumento, w.TipoAlbaran, w.TipoOperacion} {
-				if strings.TrimSpace(v.text) != "" {
-					p.Cabecera["tipo_transaccion"] = v.text
-					break
-				}
-			}
-		}
+		p.Cabecera = stagedCabecera(p.Cabecera, &w)
 		res, err := s.deps.Custody.BulkStage(ctx, s.deps.Files, stagingViewer(ctx), &p, img)
 		if err != nil {
 			return nil, err
@@ -259,6 +249,42 @@ func (s *Server) createAlbaran(ctx context.Context, raw map[string]any, img *cus
 		return nil, err
 	}
 	return &albCreateOutput{Status: http.StatusCreated, Body: AlbaranCreatedJSON{AlbaranResource: albaranResource(d), Success: true}}, nil
+}
+
+// stagedCabecera is the header a staged create keeps: its cabecera, with
+// what the body says only at the top (type, registry numbers, dates,
+// accounting code) filling the keys the cabecera leaves empty.
+func stagedCabecera(cab map[string]any, w *albaranWrite) map[string]any {
+	if cab == nil {
+		cab = map[string]any{}
+	}
+	blank := func(k string) bool {
+		v, ok := cab[k]
+		if !ok || v == nil {
+			return true
+		}
+		str, isStr := v.(string)
+		return isStr && strings.TrimSpace(str) == ""
+	}
+	fill := func(k string, vs ...albScalar) {
+		if !blank(k) {
+			return
+		}
+		for _, v := range vs {
+			if strings.TrimSpace(v.text) != "" && !v.null {
+				cab[k] = v.text
+				return
+			}
+		}
+	}
+	fill("tipo_transaccion", w.TipoDocumento, w.TipoAlbaran, w.TipoOperacion)
+	fill("numero_registro_entrada", w.NumeroRegistroEntrada)
+	fill("numero_registro_salida", w.NumeroRegistroSalida)
+	fill("fecha_informe", w.FechaInforme)
+	fill("fecha_transaccion", w.FechaTransaccion)
+	fill("odmc_numero", w.OdmcNumero)
+	fill("codigos_contabilidad", w.CodigoContabilidad)
+	return cab
 }
 
 // albCreateOutput is a create's answer: the document (201), what was
