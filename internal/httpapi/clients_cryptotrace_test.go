@@ -449,19 +449,6 @@ func TestCryptotraceAlbaranesActions(t *testing.T) {
 	})
 }
 
-func TestCryptotracePerfil(t *testing.T) {
-	dbtest.Run(t, func(t *testing.T, db *database.DB) {
-		c := newCTClient(t, db)
-		t.Run("obtenerPerfilUsuario GET /auth/perfil/", func(t *testing.T) {
-			p := c.obj(c.apiFetch("GET", "/auth/perfil/", ""), 200)
-			hasKeys(t, "perfil", p, "username", "email", "first_name", "last_name", "must_change_password", "created_at")
-			if p["email"] != "custodia@example.org" {
-				t.Fatalf("%v", p)
-			}
-		})
-	})
-}
-
 // editPayload is AC21Detail.tsx guardarCambios' PATCH body, built from the
 // document and its movements as the page holds them: empty strings for what is
 // null, company ids, movements re-sent with cc defaulting to 1, and
