@@ -1,0 +1,96 @@
+package main
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// These cover the harness's own bookkeeping; the browser run itself needs
+// a legacy checkout and Chromium (see README.md) and is not a Go test.
+
+func TestEvaluateReasons(t *testing.T) {
+	rec := &record{
+		HTTP: []httpFailure{
+			{Target: "thot", Method: "POST", Path: "/api/token/refresh/", Status: 401, Body: `{"detail":"Token is blacklisted"}`},
+			{Target: "thot", Method: "POST", Path: "/api/token/refresh/", Status: 401, Body: `{"detail":"Token is blacklisted"}`},
+			{Target: "thot", Method: "POST", Path: "/api/hps/chat/conversations/archive-active/", Status: 404},
+		},
+		Console:  []string{"Error archivando conversación: 404"},
+		Toasts:   []string{"success:Guardado", "error:Error al guardar"},
+		Dialogs:  []string{"alert: ❌ Solo se puede editar el PDF de un traslado pendiente.", "confirm: ¿Seguro?"},
+		Requests: map[string]int{"POST /api/token/refresh/": loopLimit + 1, "GET /api/productos/": 2},
+	}
+	res := &result{Step: "text not seen"}
+	res.evaluate(rec, chatKnown)
+	want := []string{
+		"step: text not seen",
+		`HTTP 401 POST /api/token/refresh/ → {"detail":"Token is blacklisted"} (×2)`,
+		"toast error:Error al guardar",
+		"alert: ❌ Solo se puede editar el PDF de un traslado pendiente.",
+		"request loop: 26 × POST /api/token/refresh/",
+	}
+	if !reflect.DeepEqual(res.Reasons, want) {
+		t.Errorf("reasons:\n%q\nwant\n%q", res.Reasons, want)
+	}
+	if len(res.Known) != 2 || res.Status != "FAIL" {
+		t.Errorf("known %q, status %s; want the two chat failures as known, FAIL", res.Known, res.Status)
+	}
+	ok := &result{}
+	ok.evaluate(&record{Requests: map[string]int{}}, nil)
+	if ok.Status != "OK" || len(ok.Reasons) != 0 {
+		t.Errorf("empty record: %s %q, want OK", ok.Status, ok.Reasons)
+	}
+}
+
+func TestEndpointLabel(t *testing.T) {
+	ep := endpoints{thot: "http://localhost:18080", ocr: "http://localhost:18002", proxied: []string{"http://localhost:3001"}}
+	for _, tc := range []struct{ url, want string }{
+		{"http://localhost:18080/api/productos/", "thot"},
+		{"ws://localhost:18080/ws/chat?token=x", "thot"},
+		{"http://localhost:3001/api/hps/requests/1/", "thot"},
+		{"http://localhost:3001/static/js/main.js", "frontend"},
+		{"http://localhost:3000/login/", "frontend"},
+		{"http://localhost:18002/process-image/", "ocr-stub"},
+	} {
+		if got := ep.label(tc.url); got != tc.want {
+			t.Errorf("label(%s) = %s, want %s", tc.url, got, tc.want)
+		}
+	}
+}
+
+func TestIgnoredURL(t *testing.T) {
+	for _, tc := range []struct {
+		url  string
+		want bool
+	}{
+		{"https://fonts.googleapis.com/css2?family=Inter", true},
+		{"http://localhost:3000/favicon.ico", true},
+		{"http://localhost:18080/api/productos/", false},
+		{"http://127.0.0.1:3001/static/js/main.js", false},
+	} {
+		if got := ignoredURL(tc.url); got != tc.want {
+			t.Errorf("ignoredURL(%s) = %v, want %v", tc.url, got, tc.want)
+		}
+	}
+}
+
+func TestMarkdownGroupsFailingRequests(t *testing.T) {
+	rep := &report{Date: "2026-12-03", ThotCommit: "abc", LegacyCommit: "def", Database: "SQLite", Results: []*result{
+		{Client: "hps", Name: "reject", Status: "FAIL", Reasons: []string{"HTTP 400 …"},
+			HTTP: []httpFailure{{Target: "thot", Method: "POST", Path: "/api/hps/requests/12d6e206-e380-4afe-acac-89ef702f2de0/reject/?notes=x", Status: 400, Body: "{}"}}},
+		{Client: "hps", Name: "reject again", Status: "FAIL", Reasons: []string{"HTTP 400 …"},
+			HTTP: []httpFailure{{Target: "thot", Method: "POST", Path: "/api/hps/requests/0d6e206e-e380-4afe-acac-89ef702f2de1/reject/?notes=x", Status: 400, Body: "{}"}}},
+		{Client: "hps", Name: "dashboard", Status: "OK"},
+	}}
+	md := rep.markdown()
+	for _, want := range []string{
+		"- Result: 3 checks, 1 OK, 2 FAIL",
+		"| hps | dashboard | OK |  |",
+		"| 400 | `POST /api/hps/requests/{id}/reject/?notes=x` | {} | hps/reject, hps/reject again |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+}
