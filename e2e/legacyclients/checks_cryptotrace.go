@@ -237,6 +237,12 @@ func cryptotraceChecks(fx *fixture) []check {
 			fx.ctForced.password = "Nueva-Clave-Harness-88"
 			return t.visit("/productos/", "Catálogo de Productos", fx.typedCode)
 		}),
+		{client: "cryptotrace", name: "login with a wrong password", session: "wrong", known: []string{"401 POST /api/token/"}, run: func(t *tab) error {
+			if err := t.login(account{email: fx.crypto.email, password: "no-es-la-clave"}); err == nil {
+				return fmt.Errorf("logged in with a wrong password")
+			}
+			return t.waitText("Usuario o contraseña incorrectos")
+		}},
 		{client: "cryptotrace", name: "member role is refused", session: "member", run: func(t *tab) error {
 			if err := t.login(fx.member); err == nil {
 				return fmt.Errorf("a member reached %s", "the catalog")

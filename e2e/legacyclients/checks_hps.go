@@ -26,6 +26,15 @@ func hpsChecks(fx *fixture) []check {
 	}
 	admin := &fx.admin
 	return []check{
+		// The expected 401 and the client's own log line of it are not
+		// failures. (authStore.js shows axios's "Request failed with status
+		// code 401" rather than its credentials message: a client quirk.)
+		{client: "hps", name: "login with a wrong password", session: "wrong", known: []string{"401 POST /api/token/", "Error en login"}, run: func(t *tab) error {
+			if err := t.login(account{email: fx.member.email, password: "no-es-la-clave"}); err == nil {
+				return fmt.Errorf("logged in with a wrong password")
+			}
+			return t.waitFor("the login error", `__h.has("Credenciales incorrectas") || __h.has("status code 401")`, t.settleFor)
+		}},
 		hps("login → /chat (landing)", admin, func(t *tab) error {
 			return t.waitPath("/chat")
 		}),
@@ -216,6 +225,15 @@ func hpsChecks(fx *fixture) []check {
 			// The page fetches /api/hps/requests/{id}/ without the token;
 			// the legacy Django view required authentication too.
 			known: append([]string{"Authentication credentials were not provided"}, chatKnown...)},
+		hps("/ (redirect)", admin, func(t *tab) error {
+			if err := t.visit("/"); err != nil {
+				return err
+			}
+			return t.waitPath("/chat")
+		}),
+		hps("/test-width", admin, func(t *tab) error { return t.visit("/test-width") }),
+		hps("/compare-width", admin, func(t *tab) error { return t.visit("/compare-width") }),
+		hps("unknown page (404)", admin, func(t *tab) error { return t.visit("/no-existe", "Página no encontrada") }),
 		hps("/settings", admin, func(t *tab) error {
 			return t.visit("/settings", "Configuración")
 		}),

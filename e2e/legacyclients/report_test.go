@@ -81,9 +81,13 @@ func TestMarkdownGroupsFailingRequests(t *testing.T) {
 			HTTP: []httpFailure{{Target: "thot", Method: "POST", Path: "/api/hps/requests/12d6e206-e380-4afe-acac-89ef702f2de0/reject/?notes=x", Status: 400, Body: "{}"}}},
 		{Client: "hps", Name: "reject again", Status: "FAIL", Reasons: []string{"HTTP 400 …"},
 			HTTP: []httpFailure{{Target: "thot", Method: "POST", Path: "/api/hps/requests/0d6e206e-e380-4afe-acac-89ef702f2de1/reject/?notes=x", Status: 400, Body: "{}"}}},
-		{Client: "hps", Name: "dashboard", Status: "OK"},
+		{Client: "hps", Name: "dashboard", Status: "OK", Known: []string{"HTTP 404 POST /api/hps/chat/x/ (×2)"},
+			HTTP: []httpFailure{{Target: "thot", Method: "POST", Path: "/api/hps/chat/x/", Status: 404}}},
 	}}
 	md := rep.markdown()
+	if strings.Contains(md, "| 404 | `POST /api/hps/chat/x/`") {
+		t.Errorf("a known failure is listed among the failing requests:\n%s", md)
+	}
 	for _, want := range []string{
 		"- Result: 3 checks, 1 OK, 2 FAIL",
 		"| hps | dashboard | OK |  |",
