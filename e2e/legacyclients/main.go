@@ -180,6 +180,9 @@ func run(ctx context.Context, o *options) (int, error) {
 
 	r := &runner{o: o, br: br, ports: ports, fx: fx, shots: filepath.Join(o.outDir, "screenshots")}
 	r.runAll(ctx, checks(fx))
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
 
 	// Session checks need short-lived access tokens: restart thot on the
 	// same data with a short lifetime.
