@@ -38,6 +38,7 @@ type options struct {
 	headful     bool
 	keep        bool // leave the servers running after the checks (until Ctrl-C)
 	ports       ports
+	render      string // only turn this report.json into the summary
 }
 
 func main() {
@@ -45,6 +46,13 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "legacyclients:", err)
 		os.Exit(2)
+	}
+	if opts.render != "" {
+		if err := renderSummary(opts.render, opts.summary); err != nil {
+			fmt.Fprintln(os.Stderr, "legacyclients:", err)
+			os.Exit(2)
+		}
+		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -75,6 +83,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.DurationVar(&o.shortTokens, "short-token", 20*time.Second, "access-token lifetime of the session checks (refresh across time)")
 	fs.BoolVar(&o.headful, "headful", false, "show the browser window")
 	fs.BoolVar(&o.keep, "keep", false, "keep thot and the frontends running after the checks, until interrupted")
+	fs.StringVar(&o.render, "render", "", "write the -summary of an earlier run's report.json and exit (no browser)")
 	o.ports = defaultPorts()
 	fs.IntVar(&o.ports.thot, "port-thot", o.ports.thot, "thot's port")
 	fs.IntVar(&o.ports.cryptotrace, "port-cryptotrace", o.ports.cryptotrace, "cryptotrace frontend's port (a change rebuilds it)")
@@ -82,6 +91,12 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.ports.ocr, "port-ocr", o.ports.ocr, "OCR stub's port")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if o.render != "" {
+		if o.summary == "" {
+			return nil, errors.New("-render needs -summary")
+		}
+		return o, nil
 	}
 	if o.legacy == "" {
 		return nil, errors.New("-legacy is required (see README.md for how to make the checkout)")

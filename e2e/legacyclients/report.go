@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -76,6 +77,19 @@ func (rep *report) write(o *options) error {
 	return os.WriteFile(o.summary, []byte(rep.markdown()), 0o644)
 }
 
+// renderSummary writes the markdown summary of a saved report.json.
+func renderSummary(reportPath, summary string) error {
+	b, err := os.ReadFile(reportPath)
+	if err != nil {
+		return err
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return fmt.Errorf("%s: %w", reportPath, err)
+	}
+	return os.WriteFile(summary, []byte(rep.markdown()), 0o644)
+}
+
 func (rep *report) printTable(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CLIENT\tPAGE / FLOW\tRESULT\tREASONS")
@@ -104,12 +118,16 @@ func (rep *report) markdown() string {
 	fmt.Fprintf(&b, "- Date: %s\n- thot commit: `%s`\n- Legacy checkout: branch development, commit `%s`\n- Database: %s\n",
 		rep.Date, rep.ThotCommit, rep.LegacyCommit, rep.Database)
 	fmt.Fprintf(&b, "- Result: %d checks, %d OK, %d FAIL\n\n", len(rep.Results), len(rep.Results)-rep.failed(), rep.failed())
-	b.WriteString("Written by `go run ./e2e/legacyclients` (see README.md). Screenshots and the full `report.json` stay in the run directory.\n\n")
+	b.WriteString("Written by `go run ./e2e/legacyclients` (see README.md). A failing check shows up to three reasons here; `report.json` in the run directory has all of them, with the screenshots.\n\n")
 	b.WriteString("| Client | Page / flow | Result | Reasons |\n| --- | --- | --- | --- |\n")
 	for _, r := range rep.Results {
 		var cell []string
-		for _, s := range r.Reasons {
-			cell = append(cell, mdCell(truncate(s, 220)))
+		for i, s := range r.Reasons {
+			if i == 3 {
+				cell = append(cell, fmt.Sprintf("(+%d more in report.json)", len(r.Reasons)-i))
+				break
+			}
+			cell = append(cell, mdCell(truncate(s, 200)))
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", r.Client, mdCell(r.Name), r.Status, strings.Join(cell, "<br>"))
 	}
@@ -132,7 +150,7 @@ func (rep *report) markdown() string {
 			if len(seen[k]) == 0 {
 				order = append(order, k)
 			}
-			if n := r.Client + "/" + r.Name; !contains(seen[k], n) {
+			if n := r.Client + ": " + r.Name; !contains(seen[k], n) {
 				seen[k] = append(seen[k], n)
 			}
 		}
@@ -144,18 +162,31 @@ func (rep *report) markdown() string {
 			fmt.Fprintf(&b, "| %d | `%s %s` | %s | %s |\n", k.status, k.method, mdCell(k.path), mdCell(k.body), mdCell(strings.Join(seen[k], ", ")))
 		}
 	}
+	// Known failures, once each (without the repeat counts), with the
+	// checks they showed in.
+	knownIn := map[string][]string{}
 	var known []string
 	for _, r := range rep.Results {
 		for _, k := range r.Known {
-			known = append(known, fmt.Sprintf("- %s / %s: %s", r.Client, r.Name, truncate(k, 200)))
+			k = repeats.ReplaceAllString(truncate(k, 160), "")
+			if len(knownIn[k]) == 0 {
+				known = append(known, k)
+			}
+			if n := r.Client + ": " + r.Name; !contains(knownIn[k], n) {
+				knownIn[k] = append(knownIn[k], n)
+			}
 		}
 	}
 	if len(known) > 0 {
-		b.WriteString("\n## Known, outside issue 9 (not counted as failures)\n\n")
-		b.WriteString(strings.Join(known, "\n") + "\n")
+		b.WriteString("\n## Known, outside issue 9 (not counted as failures)\n\n| Failure | Seen in |\n| --- | --- |\n")
+		for _, k := range known {
+			fmt.Fprintf(&b, "| %s | %s |\n", mdCell(k), mdCell(strings.Join(knownIn[k], ", ")))
+		}
 	}
 	return b.String()
 }
+
+var repeats = regexp.MustCompile(` \(×\d+\)$`)
 
 // knownHTTP reports whether the failure is one of the check's known ones.
 func knownHTTP(f httpFailure, known []string) bool {
@@ -167,9 +198,12 @@ func knownHTTP(f httpFailure, known []string) bool {
 	return false
 }
 
-// normalizePath hides ids so that the same call on different records
-// groups together.
+var tokenParam = regexp.MustCompile(`token=[^&]+`)
+
+// normalizePath hides ids and form-link tokens so that the same call on
+// different records groups together.
 func normalizePath(p string) string {
+	p = tokenParam.ReplaceAllString(p, "token={token}")
 	parts := strings.Split(p, "/")
 	for i, s := range parts {
 		if isID(s) {

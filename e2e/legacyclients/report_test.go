@@ -91,7 +91,7 @@ func TestMarkdownGroupsFailingRequests(t *testing.T) {
 	for _, want := range []string{
 		"- Result: 3 checks, 1 OK, 2 FAIL",
 		"| hps | dashboard | OK |  |",
-		"| 400 | `POST /api/hps/requests/{id}/reject/?notes=x` | {} | hps/reject, hps/reject again |",
+		"| 400 | `POST /api/hps/requests/{id}/reject/?notes=x` | {} | hps: reject, hps: reject again |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
