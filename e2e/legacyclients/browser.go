@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -130,13 +131,26 @@ type record struct {
 	Dialogs    []string
 	Toasts     []string
 	Requests   map[string]int // "METHOD path" of API calls → count
+	Calls      []*apiCall     // API calls to thot, in the order made
 }
+
+// apiCall is one API call to thot. The session checks follow the
+// client's token refreshes through them.
+type apiCall struct {
+	Method, Path string
+	Status       int64 // 0 while unanswered, or when the request failed
+	// Refresh is the refresh token a POST /api/token/refresh/ sent.
+	Refresh string
+}
+
+const refreshPath = "/api/token/refresh/"
 
 type reqInfo struct {
 	loader      cdp.LoaderID
 	method, url string
 	typ         network.ResourceType
 	status      int64
+	call        *apiCall
 }
 
 // recorder keeps the events of one tab. onEvent runs in the tab's event
@@ -224,10 +238,20 @@ func (r *recorder) onEvent(ev any) {
 		}
 		if ev.Type == network.ResourceTypeXHR || ev.Type == network.ResourceTypeFetch {
 			r.cur.Requests[ri.method+" "+pathOf(ri.url)]++
+			if r.ep.label(ri.url) == "thot" {
+				ri.call = &apiCall{Method: ri.method, Path: pathOf(ri.url)}
+				r.cur.Calls = append(r.cur.Calls, ri.call)
+				if ri.method == "POST" && strings.HasSuffix(urlPath(ri.url), refreshPath) {
+					r.readRefresh(ev.RequestID, ev.Request, ri.call)
+				}
+			}
 		}
 	case *network.EventResponseReceived:
 		if ri := r.reqs[ev.RequestID]; ri != nil {
 			ri.status = ev.Response.Status
+			if ri.call != nil {
+				ri.call.Status = ev.Response.Status
+			}
 		}
 	case *network.EventLoadingFinished:
 		r.last = time.Now()
@@ -290,6 +314,62 @@ func ignoredURL(raw string) bool {
 	return !local || u.Path == "/favicon.ico"
 }
 
+// readRefresh records the refresh token a token refresh sends: from the
+// request event when it carries the body, else asked for (outside the
+// event loop).
+func (r *recorder) readRefresh(id network.RequestID, req *network.Request, c *apiCall) {
+	var body []byte
+	for _, e := range req.PostDataEntries {
+		body = append(body, e.Bytes...)
+	}
+	if len(body) > 0 || !req.HasPostData {
+		c.Refresh = refreshOf(body)
+		return
+	}
+	r.bodies.Add(1)
+	go func() {
+		defer r.bodies.Done()
+		ctx, cancel := context.WithTimeout(r.tab, 3*time.Second)
+		defer cancel()
+		res, err := chromedp.Call(ctx, network.GetRequestPostData, network.GetRequestPostDataParams{RequestID: id})
+		if err != nil {
+			return
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		c.Refresh = refreshOf(res.PostData) // decoded by cdproto
+	}()
+}
+
+// refreshOf is the "refresh" field of a token refresh's JSON body.
+func refreshOf(body []byte) string {
+	var b struct {
+		Refresh string `json:"refresh"`
+	}
+	if json.Unmarshal(body, &b) != nil {
+		return ""
+	}
+	return b.Refresh
+}
+
+// calls is a copy of the API calls to thot recorded so far in this
+// check, once the bodies being read arrived.
+func (r *recorder) calls() []apiCall {
+	done := make(chan struct{})
+	go func() { r.bodies.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]apiCall, len(r.cur.Calls))
+	for i, c := range r.cur.Calls {
+		out[i] = *c
+	}
+	return out
+}
+
 func (r *recorder) failure(ri *reqInfo, status int64, body string) httpFailure {
 	return httpFailure{Target: r.ep.label(ri.url), Method: ri.method, Path: pathOf(ri.url), Status: status, Body: body}
 }
@@ -338,6 +418,15 @@ func (r *recorder) readConsole(ctx context.Context) {
 		}
 		r.mu.Unlock()
 	}
+}
+
+// urlPath is the path of a URL, without its query.
+func urlPath(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return u.Path
 }
 
 func pathOf(raw string) string {

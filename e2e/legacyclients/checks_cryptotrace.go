@@ -1,9 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
+
+// aplicarTodasBug is the catalog page's known client bug (see its check).
+const aplicarTodasBug = `✅ after "Aplicar Todas": legacy client bug, failed against the legacy backend too (api.ts sends the same bare POST /api/productos/asignar-tipos-automatico/ for the suggestion and for "Aplicar Todas", without aplicar and asignaciones: thot suggests again and applies nothing)`
 
 // cryptotraceChecks walks every page of the cryptotrace frontend
 // (src/app/**/page.tsx) as the custody user and drives its flows.
@@ -53,7 +57,16 @@ func cryptotraceChecks(fx *fixture) []check {
 		ct("/productos/gestion-catalogo/ (catalog management)", c, func(t *tab) error {
 			return t.visit("/productos/gestion-catalogo/", "Gestión del Catálogo", "HARN-HUERFANO-001")
 		}),
-		ct("catalog: automatic type assignment", c, func(t *tab) error {
+		// "Aplicar Todas" cannot apply: api.ts's asignarTiposAutomatico takes
+		// no arguments, so it sends the same bare POST as the suggestion,
+		// without aplicar and asignaciones. Against the legacy backend the
+		// whole flow failed (the plural path was a 404, and a bare call
+		// only ever suggested). thot suggests, and applies guessed types
+		// only when asked to (docs/custody.md): the two clicks cannot be
+		// told apart, and a repeat after "Cancelar" would apply what the
+		// user turned down. So the check expects the suggestions, then
+		// nothing applied, and records the client bug as known.
+		{client: "cryptotrace", name: "catalog: automatic type assignment", as: c, known: []string{aplicarTodasBug}, run: func(t *tab) error {
 			if err := t.visit("/productos/gestion-catalogo/", "Gestión del Catálogo", "HARN-CC-009"); err != nil {
 				return err
 			}
@@ -62,8 +75,18 @@ func cryptotraceChecks(fx *fixture) []check {
 				"Error en asignación automática", "No se encontraron asignaciones"); err != nil {
 				return err
 			}
-			return t.outcome(func() error { return t.click("Aplicar Todas") }, "✅", "Error aplicando asignaciones")
-		}),
+			if err := t.click("Aplicar Todas"); err != nil {
+				return err
+			}
+			if err := t.expectNo("Error aplicando asignaciones"); err != nil {
+				return err
+			}
+			if err := fx.untyped("HARN-CC-009"); err != nil {
+				return err
+			}
+			t.soft(errors.New(aplicarTodasBug))
+			return nil
+		}},
 		ct("catalog: clean orphan products", c, func(t *tab) error {
 			if err := t.visit("/productos/gestion-catalogo/", "Gestión del Catálogo", "HARN-HUERFANO-001"); err != nil {
 				return err

@@ -51,12 +51,15 @@ func hpsChecks(fx *fixture) []check {
 			if err := t.click("Nuevo Usuario"); err != nil {
 				return err
 			}
-			for sel, v := range map[string]string{
-				`input[placeholder="usuario@ejemplo.com"]`:                      fx.newUserEmail,
-				`input[placeholder="Se genera automáticamente desde el email"]`: "Alta Desde Página",
-				`input[placeholder="Mínimo 6 caracteres"]`:                      "Clave-Alta-Harness-55",
+			// In this order, as a user types: each change of the e-mail
+			// rewrites the name field from it (generateFullNameFromEmail),
+			// so the name is typed after the e-mail.
+			for _, f := range [][2]string{
+				{`input[placeholder="usuario@ejemplo.com"]`, fx.newUserEmail},
+				{`input[placeholder="Se genera automáticamente desde el email"]`, "Alta Desde Página"},
+				{`input[placeholder="Mínimo 6 caracteres"]`, "Clave-Alta-Harness-55"},
 			} {
-				if err := t.set(sel, v); err != nil {
+				if err := t.set(f[0], f[1]); err != nil {
 					return err
 				}
 			}
@@ -75,7 +78,15 @@ func hpsChecks(fx *fixture) []check {
 			if err := t.clickInRow("tr", fx.member.email, `button[title="Generar Token HPS"]`, 0); err != nil {
 				return err
 			}
-			return t.outcome(func() error { return t.click("Generar Token Seguro") }, "hps-form?token=", "Error al crear")
+			if err := t.outcome(func() error { return t.click("Generar Token Seguro") }, "Token Generado Exitosamente", "Error al crear"); err != nil {
+				return err
+			}
+			// The link is the value of a read-only input, not page text.
+			link, err := eval[string](t, `(() => { const e = [...document.querySelectorAll('input[readonly]')].find(e => e.value.includes('/hps-form?token=')); return e ? e.value : ''; })()`)
+			if err != nil {
+				return err
+			}
+			return fx.formLinkWorks(link, fx.member.email)
 		}),
 		hps("/hps (HPS requests)", admin, func(t *tab) error {
 			return t.visit("/hps", "Solicitante")
@@ -125,16 +136,18 @@ func hpsChecks(fx *fixture) []check {
 		hps("HPS list: approve", admin, func(t *tab) error {
 			// HPSList.jsx approves with a one-year expiry, in the query.
 			until := time.Now().UTC().Add(365 * 24 * time.Hour).Format(time.DateOnly)
-			if err := t.hpsAction("submitted", "li button.text-green-400"); err != nil {
+			if err := t.hpsAction("submitted", "li button.text-green-400", "approved"); err != nil {
 				return err
 			}
 			return fx.approvedUntil(until)
 		}),
+		// Reject and delete look alike (text-red-400, no title); for the
+		// administrator delete is always the row's last button.
 		hps("HPS list: reject", admin, func(t *tab) error {
-			return t.hpsAction("submitted", "li button.text-red-400")
+			return t.hpsAction("submitted", "li button.text-red-400:not(:last-child)", "rejected")
 		}),
 		hps("HPS list: mark as sent", admin, func(t *tab) error {
-			return t.hpsAction("pending", "li button.text-blue-400:not([title])")
+			return t.hpsAction("pending", "li button.text-blue-400:not([title])", "submitted")
 		}),
 		hps("/hps-form (logged-in request)", &fx.member, func(t *tab) error {
 			// Reached with the e-mail in the URL (the field is read-only), as
@@ -285,36 +298,67 @@ func hpsChecks(fx *fixture) []check {
 	}
 }
 
-// hpsAction filters the HPS list by status and presses the first action
-// button of the kind; the list must lose that request and show no error.
-func (t *tab) hpsAction(status, button string) error {
+// hpsAction filters the HPS list by status and presses the action button
+// of the first request that has it; that request must move to the status
+// next, with no error shown.
+//
+// After an action the list comes back unfiltered: HPSList calls the
+// page's onStatsUpdate, HPSManagement shows its loading screen meanwhile
+// and HPSList mounts again with its default filters (the same against the
+// legacy backend). So the request is looked up again under each status.
+func (t *tab) hpsAction(status, button, next string) error {
 	if err := t.visit("/hps", "Solicitante"); err != nil {
 		return err
 	}
-	if err := t.set("#status_filter", status); err != nil {
+	if err := t.filterHPS(status); err != nil {
 		return err
 	}
-	t.settle()
-	before, err := t.count(button)
+	name, err := eval[string](t, fmt.Sprintf(`(() => { const li = [...document.querySelectorAll('li')].find(li => [...li.querySelectorAll(%s)].some(b => b.getClientRects().length)); const n = li && li.querySelector('.text-gray-900.truncate'); return n ? n.innerText.trim() : ''; })()`,
+		jsString(strings.TrimPrefix(button, "li "))))
 	if err != nil {
 		return err
 	}
-	if before == 0 {
+	if name == "" {
 		return fmt.Errorf("no %s request with that action on the list", status)
 	}
-	if err := t.clickIn("", button); err != nil {
+	if err := t.clickInRow("li", name, strings.TrimPrefix(button, "li "), 0); err != nil {
 		return err
 	}
 	if err := t.noErrorBox(); err != nil {
 		return err
 	}
-	after, err := t.count(button)
-	if err != nil {
+	if err := t.filterHPS(status); err != nil {
 		return err
 	}
-	if after != before-1 {
-		return fmt.Errorf("%d requests with the action before, %d after", before, after)
+	if t.listed(name) {
+		return fmt.Errorf("%s is still listed as %s after the action", name, status)
 	}
+	if err := t.filterHPS(next); err != nil {
+		return err
+	}
+	if !t.listed(name) {
+		return fmt.Errorf("%s is not listed as %s after the action", name, next)
+	}
+	return t.noErrorBox()
+}
+
+// listed reports whether a row of the HPS list shows the name.
+func (t *tab) listed(name string) bool {
+	ok, err := eval[bool](t, "!!__h.row('li', "+jsString(name)+")")
+	return err == nil && ok
+}
+
+// filterHPS shows the requests of one status on the HPS list, all on one
+// page (50, the largest page size it offers).
+func (t *tab) filterHPS(status string) error {
+	if err := t.set("#per_page", "50"); err != nil {
+		return err
+	}
+	t.settle()
+	if err := t.set("#status_filter", status); err != nil {
+		return err
+	}
+	t.settle()
 	return nil
 }
 

@@ -178,6 +178,7 @@ func run(ctx context.Context, o *options) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("seeding thot: %w", err)
 	}
+	fx.hpsURL = ports.hpsURL()
 	if err := startFrontends(ctx, procs, o.workDir, ports); err != nil {
 		return 0, err
 	}

@@ -143,7 +143,7 @@ func (rep *report) markdown() string {
 	var order []key
 	for _, r := range rep.Results {
 		for _, f := range r.HTTP {
-			if f.Target != "thot" || knownHTTP(f, r.Known) {
+			if f.Target != "thot" || knownHTTP(f, r.Known) || knownHTTP(f, r.Expected) {
 				continue
 			}
 			k := key{f.Status, f.Method, normalizePath(f.Path), truncate(strings.Join(strings.Fields(f.Body), " "), 160)}
@@ -162,28 +162,36 @@ func (rep *report) markdown() string {
 			fmt.Fprintf(&b, "| %d | `%s %s` | %s | %s |\n", k.status, k.method, mdCell(k.path), mdCell(k.body), mdCell(strings.Join(seen[k], ", ")))
 		}
 	}
-	// Known failures, once each (without the repeat counts), with the
-	// checks they showed in.
-	knownIn := map[string][]string{}
-	var known []string
-	for _, r := range rep.Results {
-		for _, k := range r.Known {
-			k = repeats.ReplaceAllString(truncate(k, 160), "")
-			if len(knownIn[k]) == 0 {
-				known = append(known, k)
-			}
-			if n := r.Client + ": " + r.Name; !contains(knownIn[k], n) {
-				knownIn[k] = append(knownIn[k], n)
-			}
-		}
-	}
-	if len(known) > 0 {
-		b.WriteString("\n## Known, outside issue 9 (not counted as failures)\n\n| Failure | Seen in |\n| --- | --- |\n")
-		for _, k := range known {
-			fmt.Fprintf(&b, "| %s | %s |\n", mdCell(k), mdCell(strings.Join(knownIn[k], ", ")))
-		}
-	}
+	writeNotes(&b, rep.Results, func(r *result) []string { return r.Known },
+		"Known: outside issue 9, or legacy client bugs that fail against the legacy backend too (not counted as failures)", "Failure")
+	writeNotes(&b, rep.Results, func(r *result) []string { return r.Expected },
+		"Expected answers, checked by the flow (not failures)", "Answer")
 	return b.String()
+}
+
+// writeNotes lists notes of the results once each (without the repeat
+// counts), with the checks they showed in.
+func writeNotes(b *strings.Builder, results []*result, notes func(*result) []string, title, column string) {
+	in := map[string][]string{}
+	var order []string
+	for _, r := range results {
+		for _, k := range notes(r) {
+			k = repeats.ReplaceAllString(truncate(k, 160), "")
+			if len(in[k]) == 0 {
+				order = append(order, k)
+			}
+			if n := r.Client + ": " + r.Name; !contains(in[k], n) {
+				in[k] = append(in[k], n)
+			}
+		}
+	}
+	if len(order) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n## %s\n\n| %s | Seen in |\n| --- | --- |\n", title, column)
+	for _, k := range order {
+		fmt.Fprintf(b, "| %s | %s |\n", mdCell(k), mdCell(strings.Join(in[k], ", ")))
+	}
 }
 
 var repeats = regexp.MustCompile(` \(×\d+\)$`)

@@ -22,7 +22,7 @@ func TestEvaluateReasons(t *testing.T) {
 		Requests: map[string]int{"POST /api/token/refresh/": loopLimit + 1, "GET /api/productos/": 2},
 	}
 	res := &result{Step: "text not seen"}
-	res.evaluate(rec, chatKnown)
+	res.evaluate(rec, chatKnown, nil)
 	want := []string{
 		"step: text not seen",
 		`HTTP 401 POST /api/token/refresh/ → {"detail":"Token is blacklisted"} (×2)`,
@@ -37,7 +37,7 @@ func TestEvaluateReasons(t *testing.T) {
 		t.Errorf("known %q, status %s; want the two chat failures as known, FAIL", res.Known, res.Status)
 	}
 	ok := &result{}
-	ok.evaluate(&record{Requests: map[string]int{}}, nil)
+	ok.evaluate(&record{Requests: map[string]int{}}, nil, nil)
 	if ok.Status != "OK" || len(ok.Reasons) != 0 {
 		t.Errorf("empty record: %s %q, want OK", ok.Status, ok.Reasons)
 	}
@@ -96,5 +96,65 @@ func TestMarkdownGroupsFailingRequests(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+func TestEvaluateExpected(t *testing.T) {
+	expired := httpFailure{Target: "thot", Method: "GET", Path: "/api/hps/user/profile/", Status: 401,
+		Body: `{"code":"token_not_valid","detail":"Given token not valid for any token type"}`}
+	other := httpFailure{Target: "thot", Method: "GET", Path: "/api/hps/user/profile/", Status: 401, Body: `{"detail":"Authentication credentials were not provided."}`}
+	res := &result{}
+	res.evaluate(&record{HTTP: []httpFailure{expired, expired, other}, Requests: map[string]int{}}, nil,
+		[]string{`HTTP 401 GET /api/hps/user/profile/ → {"code":"token_not_valid"`})
+	if len(res.Expected) != 1 || !strings.HasSuffix(res.Expected[0], "(×2)") {
+		t.Errorf("expected %q, want the two expired-token answers", res.Expected)
+	}
+	if len(res.Reasons) != 1 || !strings.Contains(res.Reasons[0], "credentials were not provided") || res.Status != "FAIL" {
+		t.Errorf("reasons %q, status %s; want the other 401 as a failure", res.Reasons, res.Status)
+	}
+	md := (&report{Results: []*result{res}}).markdown()
+	if strings.Contains(md, "| 401 | `GET /api/hps/user/profile/` | {\"code\"") || !strings.Contains(md, "## Expected answers, checked by the flow") {
+		t.Errorf("the expected answer is listed as failing, or not listed apart:\n%s", md)
+	}
+}
+
+func TestCheckRefreshes(t *testing.T) {
+	const orig = "refresh-original"
+	get := func(status int64) apiCall {
+		return apiCall{Method: "GET", Path: "/api/hps/user/profile/", Status: status}
+	}
+	refresh := func(token string, status int64) apiCall {
+		return apiCall{Method: "POST", Path: refreshPath, Status: status, Refresh: token}
+	}
+	for _, tc := range []struct {
+		name      string
+		calls     []apiCall
+		refused   []string
+		refreshes int
+		err       string
+	}{
+		{name: "no expiry", calls: []apiCall{get(200), get(200)}},
+		{name: "two lifetimes",
+			calls:   []apiCall{get(200), get(401), refresh(orig, 200), get(200), get(401), refresh(orig, 200), get(200)},
+			refused: []string{"GET /api/hps/user/profile/"}, refreshes: 2},
+		{name: "another refresh token", calls: []apiCall{get(401), refresh("rotated", 200), get(200)}, err: "another refresh token"},
+		{name: "refresh refused", calls: []apiCall{get(200), refresh(orig, 401)}, err: "refresh #1 answered 401"},
+		{name: "401 then a refused refresh", calls: []apiCall{get(401), refresh(orig, 401), get(200)}, err: "no successful refresh followed"},
+		{name: "no refresh after the 401", calls: []apiCall{get(401), get(200)}, err: "no successful refresh followed"},
+		{name: "no retry", calls: []apiCall{get(401), refresh(orig, 200), {Method: "GET", Path: "/api/otra/", Status: 200}}, err: "never succeeded again"},
+		{name: "retry refused again", calls: []apiCall{get(401), refresh(orig, 200), get(401)}, err: "never succeeded again"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			refused, n, err := checkRefreshes(tc.calls, orig)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || n != tc.refreshes || !reflect.DeepEqual(refused, tc.refused) {
+				t.Errorf("got %q, %d, %v; want %q, %d", refused, n, err, tc.refused, tc.refreshes)
+			}
+		})
 	}
 }

@@ -48,7 +48,8 @@ type fixture struct {
 	excelPath, scanPath, templatePath string
 	tokenLifetime                     time.Duration
 
-	api *api // to check what a flow changed
+	api    *api   // to check what a flow changed
+	hpsURL string // the hps frontend's origin (form links point there)
 }
 
 const seedPassword = "Harness-Clave-Segura-42"

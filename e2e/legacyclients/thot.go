@@ -49,8 +49,9 @@ func (t *thotServer) env(extra map[string]string) []string {
 		"THOT_ADMIN_EMAIL":          adminEmail,
 		"THOT_ADMIN_PASSWORD":       adminPassword,
 		"THOT_CORS_ALLOWED_ORIGINS": strings.Join(t.cors, ","),
-		// Form links e-mailed by thot point at the harness's hps frontend.
-		"THOT_FRONTEND_URL":   t.cors[0],
+		// Form links (and the login link of e-mails) point at the hps
+		// frontend, the one that has /hps-form: cors is {cryptotrace, hps}.
+		"THOT_FRONTEND_URL":   t.cors[1],
 		"THOT_HPS_SYSTEM_URL": t.cors[1],
 		// The browser makes many public-form calls in a row.
 		"THOT_HPS_PUBLIC_RATE_LIMIT": "1000",
